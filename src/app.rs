@@ -1,0 +1,67 @@
+//! The shell, the routes, and the layout every signed-in page shares.
+
+use crate::components::Header;
+use crate::pages::{AdminTokensPage, LoginPage, TokensPage, UsersPage};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="stylesheet" href="/pkg/tollgate.css" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Title text="tollgate" />
+        <Router>
+            <Routes fallback=|| view! { <NotFound /> }>
+                <Route path=path!("/go/auth/login") view=LoginPage />
+                <Route path=path!("/go/access_tokens") view=|| view! { <Layout><TokensPage /></Layout> } />
+                <Route
+                    path=path!("/go/admin/admin_access_tokens")
+                    view=|| view! { <Layout><AdminTokensPage /></Layout> }
+                />
+                <Route path=path!("/go/admin/users") view=|| view! { <Layout><UsersPage /></Layout> } />
+            </Routes>
+        </Router>
+    }
+}
+
+/// The signed-in frame: header with menus, then the page.
+#[component]
+fn Layout(children: Children) -> impl IntoView {
+    view! {
+        <Header />
+        <main class="page">{children()}</main>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    view! {
+        <main class="page">
+            <h1>"Page not found"</h1>
+            <p>
+                <a href=crate::model::HOME_PATH>"Back to your access tokens"</a>
+            </p>
+        </main>
+    }
+}

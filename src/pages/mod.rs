@@ -1,0 +1,11 @@
+//! One module per page.
+
+mod admin_tokens;
+mod login;
+mod tokens;
+mod users;
+
+pub use admin_tokens::AdminTokensPage;
+pub use login::LoginPage;
+pub use tokens::TokensPage;
+pub use users::UsersPage;

@@ -1,0 +1,172 @@
+//! The router: pages, server functions, the REST API, sign-in and static files.
+
+use crate::app::{shell, App};
+use crate::model::{safe_redirect_target, HOME_PATH, LOGIN_PATH, LOGIN_SUBMIT_PATH, LOGOUT_PATH};
+use crate::server::auth::{self, session, session_user};
+use crate::server::config::Settings;
+use crate::server::db::Db;
+use crate::server::users::service::{self, LoginError};
+use crate::server::{assets, rest};
+use axum::extract::{FromRef, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{from_fn_with_state, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use axum_extra::extract::cookie::CookieJar;
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::sync::Arc;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl AppState {
+    pub fn new(db: Db, settings: Settings) -> Self {
+        let leptos_options = LeptosOptions::builder()
+            .output_name(env!("CARGO_PKG_NAME"))
+            .site_pkg_dir("pkg")
+            .build();
+        AppState {
+            db,
+            settings: Arc::new(settings),
+            leptos_options,
+        }
+    }
+}
+
+pub fn build_router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let pages = Router::new()
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            || {},
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .route_layer(from_fn_with_state(state.clone(), require_page_session));
+
+    Router::new()
+        .route("/", get(|| async { Redirect::to(HOME_PATH) }))
+        .route(LOGIN_SUBMIT_PATH, post(login_submit))
+        .route(LOGOUT_PATH, post(logout))
+        .merge(rest::router())
+        .merge(pages)
+        .fallback(assets::serve)
+        .layer(RequestBodyLimitLayer::new(rest::BODY_LIMIT))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Pages need a session; a visitor without one goes to the login page and comes
+/// back after it. Server functions (under /go/fn) check the caller themselves.
+/// `Authorization` is never looked at here: a token cannot open a page.
+async fn require_page_session(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if path.starts_with("/go/fn/") {
+        return next.run(req).await;
+    }
+    match session_user(&state, req.headers()).await {
+        Ok(Some(user)) => {
+            if path == LOGIN_PATH {
+                return Redirect::to(HOME_PATH).into_response();
+            }
+            req.extensions_mut().insert(user);
+            let mut res = next.run(req).await;
+            // Pages show who is signed in: never cache them in shared caches.
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res
+        }
+        Ok(None) if path == LOGIN_PATH => next.run(req).await,
+        Ok(None) => {
+            let target = req
+                .uri()
+                .path_and_query()
+                .map(|pq| pq.as_str())
+                .unwrap_or(HOME_PATH);
+            let to = format!("{LOGIN_PATH}?redirect={}", urlencode(target));
+            Redirect::to(&to).into_response()
+        }
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "tollgate cannot reach its database right now. Please try again shortly.",
+        )
+            .into_response(),
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    redirect: Option<String>,
+}
+
+/// Longest user name or password a sign-in form may carry.
+const LOGIN_FIELD_MAX: usize = 1024;
+
+async fn login_submit(State(state): State<AppState>, jar: CookieJar, Form(form): Form<LoginForm>) -> Response {
+    let target = safe_redirect_target(form.redirect.as_deref()).to_string();
+    let back = |error: &str| {
+        Redirect::to(&format!(
+            "{LOGIN_PATH}?error={error}&redirect={}",
+            urlencode(&target)
+        ))
+        .into_response()
+    };
+    if form.username.len() > LOGIN_FIELD_MAX || form.password.len() > LOGIN_FIELD_MAX {
+        return back("invalid");
+    }
+    let password = SecretString::from(form.password);
+    let user = match service::authenticate(&state.db, &form.username, password).await {
+        Ok(user) => user,
+        Err(LoginError::Invalid) => {
+            tracing::info!("failed sign-in");
+            return back("invalid");
+        }
+        Err(LoginError::Disabled) => return back("disabled"),
+        Err(LoginError::Service(_)) => return back("unavailable"),
+    };
+    match session::create(&state.db, user.id, state.settings.session_ttl).await {
+        Ok(id) => {
+            tracing::info!(user = %user.login_name, "signed in");
+            let cookie = auth::session_cookie(&state, id.expose_secret().to_string());
+            (jar.add(cookie), Redirect::to(&target)).into_response()
+        }
+        Err(_) => back("unavailable"),
+    }
+}
+
+async fn logout(State(state): State<AppState>, jar: CookieJar) -> Response {
+    if let Some(c) = jar.get(session::COOKIE_NAME) {
+        if let Err(e) = session::delete(&state.db, c.value()).await {
+            tracing::warn!(error = %e, "could not end session");
+        }
+    }
+    (jar.remove(auth::removal_cookie()), Redirect::to(LOGIN_PATH)).into_response()
+}

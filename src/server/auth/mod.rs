@@ -1,0 +1,201 @@
+//! Who is calling, and how: one path for sessions, Basic and Bearer.
+
+pub mod session;
+
+use crate::model::AppError;
+use crate::server::app::AppState;
+use crate::server::error::ServiceError;
+use crate::server::users::{service, service::LoginError, User};
+use axum::http::{header, HeaderMap};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use secrecy::SecretString;
+
+/// How the caller proved who they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMethod {
+    Session,
+    Basic,
+    Bearer,
+}
+
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub user: User,
+    pub method: AuthMethod,
+}
+
+/// Why an API caller was not let in; each maps to a 401 with GoCD's message.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("You are not authenticated!")]
+    Anonymous,
+    #[error("Invalid credentials. Either your username and password are incorrect, or there is a problem with your browser cookies. Please check with your administrator.")]
+    BadCredentials,
+    #[error("Invalid Personal Access Token.")]
+    InvalidToken,
+    #[error("Your account has been disabled by the administrator")]
+    Disabled,
+    #[error("Unsupported authorization scheme.")]
+    UnsupportedScheme,
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+/// The parsed `Authorization` header.
+#[derive(Debug)]
+pub enum Credentials {
+    Basic { user: String, password: SecretString },
+    Bearer(SecretString),
+}
+
+/// Longest Authorization header we look at; real ones are far shorter.
+const AUTHORIZATION_MAX: usize = 4096;
+
+/// Parses `Authorization: Basic ...` or `Bearer ...`, schemes case-insensitive.
+/// `Ok(None)` when there is no such header.
+pub fn parse_authorization(headers: &HeaderMap) -> Result<Option<Credentials>, AuthError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    if value.len() > AUTHORIZATION_MAX {
+        return Err(AuthError::BadCredentials);
+    }
+    let value = value.to_str().map_err(|_| AuthError::BadCredentials)?.trim();
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = STANDARD
+            .decode(rest)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or(AuthError::BadCredentials)?;
+        let (user, password) = decoded.split_once(':').ok_or(AuthError::BadCredentials)?;
+        Ok(Some(Credentials::Basic {
+            user: user.to_string(),
+            password: SecretString::from(password.to_string()),
+        }))
+    } else if scheme.eq_ignore_ascii_case("bearer") {
+        if rest.is_empty() {
+            return Err(AuthError::InvalidToken);
+        }
+        Ok(Some(Credentials::Bearer(SecretString::from(rest.to_string()))))
+    } else {
+        Err(AuthError::UnsupportedScheme)
+    }
+}
+
+/// The user behind the request's session cookie, if any. Never looks at
+/// `Authorization`: a token cannot sign anyone in to a page.
+pub async fn session_user(state: &AppState, headers: &HeaderMap) -> Result<Option<User>, ServiceError> {
+    let jar = CookieJar::from_headers(headers);
+    match jar.get(session::COOKIE_NAME) {
+        Some(c) => Ok(session::user(&state.db, c.value()).await?),
+        None => Ok(None),
+    }
+}
+
+/// Who is calling an API: Basic, Bearer, or the browser's session cookie.
+pub async fn api_caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, AuthError> {
+    match parse_authorization(headers)? {
+        Some(Credentials::Basic { user, password }) => {
+            match service::authenticate(&state.db, &user, password).await {
+                Ok(user) => Ok(Caller {
+                    user,
+                    method: AuthMethod::Basic,
+                }),
+                Err(LoginError::Invalid) => Err(AuthError::BadCredentials),
+                Err(LoginError::Disabled) => Err(AuthError::Disabled),
+                Err(LoginError::Service(e)) => Err(e.into()),
+            }
+        }
+        // Personal access tokens arrive with the token service; until a token can
+        // be issued, none is valid.
+        Some(Credentials::Bearer(_)) => Err(AuthError::InvalidToken),
+        None => match session_user(state, headers).await? {
+            Some(user) => Ok(Caller {
+                user,
+                method: AuthMethod::Session,
+            }),
+            None => Err(AuthError::Anonymous),
+        },
+    }
+}
+
+/// The session cookie, HttpOnly and SameSite=Lax, Secure behind TLS.
+pub fn session_cookie(state: &AppState, value: String) -> Cookie<'static> {
+    Cookie::build((session::COOKIE_NAME, value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.settings.behind_tls)
+        .path("/")
+        .max_age(
+            time::Duration::try_from(state.settings.session_ttl)
+                .unwrap_or(time::Duration::days(7)),
+        )
+        .build()
+}
+
+pub fn removal_cookie() -> Cookie<'static> {
+    Cookie::build((session::COOKIE_NAME, "")).path("/").build()
+}
+
+/// For server functions: the signed-in user of the current request. The page
+/// middleware leaves the user in the request's extensions during rendering;
+/// a server function called from the browser looks the session up itself.
+pub async fn page_user() -> Result<Option<User>, AppError> {
+    let parts: axum::http::request::Parts = leptos::prelude::use_context()
+        .ok_or_else(|| AppError::Internal("no request in context".into()))?;
+    if let Some(user) = parts.extensions.get::<User>() {
+        return Ok(Some(user.clone()));
+    }
+    let state: AppState = leptos::prelude::use_context()
+        .ok_or_else(|| AppError::Internal("no app state in context".into()))?;
+    Ok(session_user(&state, &parts.headers).await?)
+}
+
+/// Like [`page_user`], but a missing session is an error.
+pub async fn require_page_user() -> Result<User, AppError> {
+    page_user().await?.ok_or(AppError::Unauthenticated)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+    use secrecy::ExposeSecret;
+
+    fn with_auth(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+        h
+    }
+
+    #[test]
+    fn parses_basic_and_bearer_case_insensitively() {
+        let creds = parse_authorization(&with_auth("bAsIc YWxpY2U6cGE6c3M=")).unwrap();
+        match creds {
+            Some(Credentials::Basic { user, password }) => {
+                assert_eq!(user, "alice");
+                assert_eq!(password.expose_secret(), "pa:ss");
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse_authorization(&with_auth("BEARER abc")).unwrap() {
+            Some(Credentials::Bearer(t)) => assert_eq!(t.expose_secret(), "abc"),
+            other => panic!("{other:?}"),
+        }
+        assert!(parse_authorization(&HeaderMap::new()).unwrap().is_none());
+    }
+
+    #[test]
+    fn refuses_malformed_headers() {
+        assert!(matches!(parse_authorization(&with_auth("Basic !!!")), Err(AuthError::BadCredentials)));
+        assert!(matches!(parse_authorization(&with_auth("Basic YWxpY2U=")), Err(AuthError::BadCredentials)));
+        assert!(matches!(parse_authorization(&with_auth("Bearer")), Err(AuthError::InvalidToken)));
+        assert!(matches!(parse_authorization(&with_auth("Digest x")), Err(AuthError::UnsupportedScheme)));
+        let long = format!("Bearer {}", "a".repeat(5000));
+        assert!(parse_authorization(&with_auth(&long)).is_err());
+    }
+}

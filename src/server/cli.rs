@@ -1,0 +1,203 @@
+//! The command line: `serve` (the default) and `user ...` for operators.
+
+use crate::server::app::{build_router, AppState};
+use crate::server::config::{Cli, Command, ServeArgs, Settings, UserCommand};
+use crate::server::db;
+use crate::server::users::service::{self, NewUser, UserPatch};
+use crate::server::users::{password, repo, Actor};
+use clap::Parser;
+use secrecy::{ExposeSecret, SecretString};
+use std::io::BufRead;
+use std::process::ExitCode;
+
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let command = match cli.command {
+        Some(c) => c,
+        None => match Cli::parse_from(["tollgate", "serve"]).command {
+            Some(c) => c,
+            None => unreachable!("serve parses"),
+        },
+    };
+    let result = match command {
+        Command::Serve(args) => serve(args).await,
+        Command::User { db, command } => user(db, command).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("tollgate: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let db = db::connect(&args.db).await.map_err(|e| e.to_string())?;
+    let admin_password = std::env::var("TOLLGATE_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(SecretString::from);
+    match service::bootstrap_admin(&db, &args.admin_user, admin_password).await {
+        Ok(Some((user, generated))) => {
+            println!("Created the admin user '{}'.", user.login_name);
+            if let Some(p) = generated {
+                println!(
+                    "Its password, shown only this once: {}\n(set TOLLGATE_ADMIN_PASSWORD before the first start to choose it)",
+                    p.expose_secret()
+                );
+            }
+        }
+        Ok(None) => {}
+        Err(e) => return Err(format!("cannot create the admin user: {e}")),
+    }
+    if !crate::server::assets::has_bundle() {
+        tracing::warn!("this binary has no embedded WASM bundle: pages render but will not be interactive (build with `make build`)");
+    }
+    let state = AppState::new(db.clone(), Settings::from(&args));
+    let app = build_router(state);
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!("tollgate listening on http://{local}");
+    println!("tollgate is serving on http://{local}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!("requests drained; closing the database");
+    db.pool.close().await;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, let requests in flight finish.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+fn read_password_stdin() -> Result<SecretString, String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let p = line.trim_end_matches(['\r', '\n']).to_string();
+    if p.is_empty() {
+        return Err("no password on standard input".into());
+    }
+    Ok(SecretString::from(p))
+}
+
+fn password_or_generated(from_stdin: bool) -> Result<(SecretString, bool), String> {
+    if from_stdin {
+        Ok((read_password_stdin()?, false))
+    } else {
+        Ok((password::generate(), true))
+    }
+}
+
+async fn user(db_args: crate::server::config::DbArgs, command: UserCommand) -> Result<(), String> {
+    let db = db::connect(&db_args).await.map_err(|e| e.to_string())?;
+    let op = Actor::Operator;
+    let result = match command {
+        UserCommand::Add {
+            name,
+            admin,
+            display_name,
+            email,
+            password_stdin,
+        } => {
+            let (password, generated) = password_or_generated(password_stdin)?;
+            let new = NewUser {
+                login_name: name,
+                display_name,
+                email,
+                email_me: false,
+                checkin_aliases: vec![],
+                password: Some(password.clone()),
+                admin,
+                enabled: true,
+            };
+            service::create(&db, &op, new).await.map(|u| {
+                println!("Added user '{}'{}.", u.login_name, if u.is_admin { " (admin)" } else { "" });
+                if generated {
+                    println!("Password, shown only this once: {}", password.expose_secret());
+                }
+            })
+        }
+        UserCommand::List => service::list(&db, &op).await.map(|users| {
+            println!("{:<24} {:<32} {:<6} {:<8}", "LOGIN", "DISPLAY NAME", "ADMIN", "ENABLED");
+            for u in users {
+                println!(
+                    "{:<24} {:<32} {:<6} {:<8}",
+                    u.login_name,
+                    u.display_name,
+                    if u.is_admin { "yes" } else { "no" },
+                    if u.enabled { "yes" } else { "no" }
+                );
+            }
+        }),
+        UserCommand::Disable { name } => set_enabled(&db, &op, &name, false).await,
+        UserCommand::Enable { name } => set_enabled(&db, &op, &name, true).await,
+        UserCommand::Password { name, password_stdin } => {
+            let (password, generated) = password_or_generated(password_stdin)?;
+            let patch = UserPatch {
+                password: Some(password.clone()),
+                ..UserPatch::default()
+            };
+            service::update(&db, &op, &name, patch).await.map(|u| {
+                println!("Set the password of '{}'.", u.login_name);
+                if generated {
+                    println!("New password, shown only this once: {}", password.expose_secret());
+                }
+            })
+        }
+        UserCommand::Delete { name } => {
+            let disabled = set_enabled(&db, &op, &name, false).await;
+            match disabled {
+                Ok(()) => service::delete(&db, &op, &name)
+                    .await
+                    .map(|u| println!("Deleted user '{}'.", u.login_name)),
+                Err(e) => Err(e),
+            }
+        }
+    };
+    let count = repo::count_live(&db).await.unwrap_or(0);
+    db.pool.close().await;
+    tracing::debug!(users = count, "done");
+    result.map_err(|e| e.to_string())
+}
+
+async fn set_enabled(
+    db: &db::Db,
+    op: &Actor,
+    name: &str,
+    enabled: bool,
+) -> Result<(), crate::server::error::ServiceError> {
+    let patch = UserPatch {
+        enabled: Some(enabled),
+        ..UserPatch::default()
+    };
+    let u = service::update(db, op, name, patch).await?;
+    println!("User '{}' is now {}.", u.login_name, if u.enabled { "enabled" } else { "disabled" });
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! Typed settings from flags and environment.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(name = "tollgate", version, about = "Self-hosted personal access tokens with GoCD's API")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web UI and the API (the default).
+    Serve(ServeArgs),
+    /// Manage users without the web UI.
+    User {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user. The password is read from standard input with --password-stdin,
+    /// otherwise a random one is generated and printed once.
+    Add {
+        name: String,
+        #[arg(long)]
+        admin: bool,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+    /// Disable a user: their sessions end and they can no longer sign in.
+    Disable { name: String },
+    /// Enable a disabled user.
+    Enable { name: String },
+    /// Set a user's password (read from standard input with --password-stdin,
+    /// otherwise generated and printed once).
+    Password {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Delete a user (disabling them first). This cannot be undone.
+    Delete { name: String },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// sqlite://PATH (created if absent) or postgres://...
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/tollgate.db")]
+    pub database_url: String,
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "TOLLGATE_DB_MAX_CONNECTIONS", default_value_t = 10)]
+    pub db_max_connections: u32,
+    /// Seconds to wait for a database connection before answering 503.
+    #[arg(long, env = "TOLLGATE_DB_ACQUIRE_TIMEOUT", default_value_t = 5)]
+    pub db_acquire_timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TOLLGATE_ADDR", default_value = "127.0.0.1:8153")]
+    pub addr: SocketAddr,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Set when a TLS-terminating proxy is in front: cookies get `Secure` and links `https`.
+    #[arg(long, env = "TOLLGATE_BEHIND_TLS", default_value_t = false)]
+    pub behind_tls: bool,
+    /// How long a web session lasts, in hours.
+    #[arg(long, env = "TOLLGATE_SESSION_TTL_HOURS", default_value_t = 168)]
+    pub session_ttl_hours: u64,
+    /// Login name of the admin created on first start with no users.
+    #[arg(long, env = "TOLLGATE_ADMIN_USER", default_value = "admin")]
+    pub admin_user: String,
+}
+
+/// What the running app needs to know, independent of how it was told.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub behind_tls: bool,
+    pub session_ttl: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            behind_tls: false,
+            session_ttl: Duration::from_secs(168 * 3600),
+        }
+    }
+}
+
+impl From<&ServeArgs> for Settings {
+    fn from(args: &ServeArgs) -> Self {
+        Settings {
+            behind_tls: args.behind_tls,
+            session_ttl: Duration::from_secs(args.session_ttl_hours.max(1) * 3600),
+        }
+    }
+}

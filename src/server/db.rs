@@ -1,0 +1,129 @@
+//! The database pool and migrations, one migration set per dialect.
+//!
+//! Queries go through sqlx's `Any` driver with `$N` placeholders, which both SQLite
+//! and PostgreSQL accept, so the repositories hold one SQL text for both.
+
+use crate::server::config::DbArgs;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub dialect: Dialect,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error("unsupported database URL (expected sqlite://PATH or postgres://...)")]
+    UnsupportedUrl,
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Turns `sqlite://data/x.db` into a URL that creates the file, and its directory.
+fn prepare_sqlite_url(url: &str) -> Result<String, DbSetupError> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .ok_or(DbSetupError::UnsupportedUrl)?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" {
+        return Err(DbSetupError::UnsupportedUrl);
+    }
+    if let Some(dir) = std::path::Path::new(path).parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).map_err(|source| DbSetupError::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+    }
+    let query = if query.contains("mode=") {
+        query.to_string()
+    } else if query.is_empty() {
+        "mode=rwc".to_string()
+    } else {
+        format!("{query}&mode=rwc")
+    };
+    Ok(format!("sqlite://{path}?{query}"))
+}
+
+pub async fn connect(args: &DbArgs) -> Result<Db, DbSetupError> {
+    sqlx::any::install_default_drivers();
+    let (dialect, url) = if args.database_url.starts_with("sqlite:") {
+        (Dialect::Sqlite, prepare_sqlite_url(&args.database_url)?)
+    } else if args.database_url.starts_with("postgres://")
+        || args.database_url.starts_with("postgresql://")
+    {
+        (Dialect::Postgres, args.database_url.clone())
+    } else {
+        return Err(DbSetupError::UnsupportedUrl);
+    };
+    let options = AnyConnectOptions::from_str(&url).map_err(DbSetupError::Connect)?;
+    let pool = AnyPoolOptions::new()
+        .max_connections(args.db_max_connections.max(1))
+        .acquire_timeout(Duration::from_secs(args.db_acquire_timeout.max(1)))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if dialect == Dialect::Sqlite {
+                    // WAL lets readers run beside the writer; FULL sync means an
+                    // answered write survives a crash; busy_timeout queues writers.
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = FULL").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    conn.execute("PRAGMA busy_timeout = 5000").await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
+        .map_err(DbSetupError::Connect)?;
+    let db = Db { pool, dialect };
+    db.migrate().await?;
+    Ok(db)
+}
+
+impl Db {
+    pub async fn migrate(&self) -> Result<(), DbSetupError> {
+        match self.dialect {
+            Dialect::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await?,
+            Dialect::Postgres => sqlx::migrate!("migrations/postgres").run(&self.pool).await?,
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_create_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/t.db");
+        let url = prepare_sqlite_url(&format!("sqlite://{}", path.display())).unwrap();
+        assert!(url.ends_with("t.db?mode=rwc"), "{url}");
+        assert!(path.parent().unwrap().is_dir());
+        assert!(matches!(
+            prepare_sqlite_url("sqlite::memory:"),
+            Err(DbSetupError::UnsupportedUrl)
+        ));
+    }
+}

@@ -1,0 +1,14 @@
+//! Everything the browser never sees.
+
+pub mod app;
+pub mod assets;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod rest;
+pub mod time;
+pub mod users;
+
+pub use app::{build_router, AppState};

@@ -1,0 +1,277 @@
+//! The rules for users: who may manage them, what a valid user is, how deletion works.
+
+use super::repo::{self, NewUserRow, UserUpdate};
+use super::{optional_text, password, Actor, LoginName, User, TEXT_FIELD_MAX};
+use crate::server::auth::session;
+use crate::server::db::Db;
+use crate::server::error::ServiceError;
+use crate::server::time::now_millis;
+use secrecy::SecretString;
+
+pub struct NewUser {
+    pub login_name: String,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub email_me: bool,
+    pub checkin_aliases: Vec<String>,
+    /// `None` leaves the account without a usable password until one is set.
+    pub password: Option<SecretString>,
+    pub admin: bool,
+    pub enabled: bool,
+}
+
+#[derive(Default)]
+pub struct UserPatch {
+    pub display_name: Option<String>,
+    /// `Some("")` clears the email.
+    pub email: Option<String>,
+    pub email_me: Option<bool>,
+    pub checkin_aliases: Option<Vec<String>>,
+    pub enabled: Option<bool>,
+    pub admin: Option<bool>,
+    pub password: Option<SecretString>,
+}
+
+const ALIASES_MAX: usize = 50;
+
+fn aliases(list: &[String]) -> Result<String, ServiceError> {
+    if list.len() > ALIASES_MAX {
+        return Err(ServiceError::invalid(
+            "checkin_aliases",
+            format!("At most {ALIASES_MAX} checkin aliases are allowed."),
+        ));
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for alias in list {
+        let a = alias.trim();
+        if a.is_empty() {
+            continue;
+        }
+        if a.contains(',') || a.chars().any(char::is_control) || a.chars().count() > TEXT_FIELD_MAX
+        {
+            return Err(ServiceError::invalid(
+                "checkin_aliases",
+                format!("Checkin aliases must be at most {TEXT_FIELD_MAX} characters, without commas."),
+            ));
+        }
+        out.push(a.to_string());
+    }
+    Ok(out.join(","))
+}
+
+fn not_found(login: &str) -> ServiceError {
+    ServiceError::NotFound(format!("User '{login}' was not found!"))
+}
+
+async fn find(db: &Db, login: &str) -> Result<User, ServiceError> {
+    let name = LoginName::parse(login).map_err(|_| not_found(login))?;
+    repo::find_by_login(db, &name.lower())
+        .await?
+        .ok_or_else(|| not_found(login))
+}
+
+pub async fn create(db: &Db, actor: &Actor, new: NewUser) -> Result<User, ServiceError> {
+    actor.require_admin()?;
+    let login = LoginName::parse(&new.login_name)?;
+    let display_name = optional_text("display_name", new.display_name.as_deref())?
+        .unwrap_or_else(|| login.as_str().to_string());
+    let email = optional_text("email", new.email.as_deref())?;
+    let aliases = aliases(&new.checkin_aliases)?;
+    let hash = match new.password {
+        Some(p) => {
+            password::check_policy(&p)?;
+            password::hash(p).await?
+        }
+        None => password::UNUSABLE.to_string(),
+    };
+    let row = NewUserRow {
+        login_name: login.as_str(),
+        display_name: &display_name,
+        email: email.as_deref(),
+        email_me: new.email_me,
+        checkin_aliases: &aliases,
+        password_hash: &hash,
+        is_admin: new.admin,
+        enabled: new.enabled,
+        created_at: now_millis(),
+    };
+    let created = repo::insert(db, row).await?.ok_or_else(|| {
+        ServiceError::Invalid {
+            field: "login_name",
+            message: format!(
+                "Failed to add user. The user '{}' already exists.",
+                login.as_str()
+            ),
+        }
+    })?;
+    tracing::info!(user = %created.login_name, admin = created.is_admin, by = actor.name(), "user created");
+    Ok(created)
+}
+
+pub async fn list(db: &Db, actor: &Actor) -> Result<Vec<User>, ServiceError> {
+    actor.require_admin()?;
+    Ok(repo::list(db).await?)
+}
+
+pub async fn get(db: &Db, actor: &Actor, login: &str) -> Result<User, ServiceError> {
+    actor.require_admin()?;
+    find(db, login).await
+}
+
+pub async fn update(
+    db: &Db,
+    actor: &Actor,
+    login: &str,
+    patch: UserPatch,
+) -> Result<User, ServiceError> {
+    actor.require_admin()?;
+    let user = find(db, login).await?;
+    let enabled = patch.enabled.unwrap_or(user.enabled);
+    let is_admin = patch.admin.unwrap_or(user.is_admin);
+    if actor.user_id() == Some(user.id) {
+        if !enabled {
+            return Err(ServiceError::BadRequest(
+                "You cannot disable your own account.".into(),
+            ));
+        }
+        if !is_admin {
+            return Err(ServiceError::BadRequest(
+                "You cannot remove your own admin rights.".into(),
+            ));
+        }
+    }
+    let display_name = match patch.display_name {
+        Some(d) => optional_text("display_name", Some(&d))?
+            .unwrap_or_else(|| user.login_name.clone()),
+        None => user.display_name.clone(),
+    };
+    let email = match patch.email {
+        Some(e) => optional_text("email", Some(&e))?,
+        None => user.email.clone(),
+    };
+    let checkin_aliases = match patch.checkin_aliases {
+        Some(list) => aliases(&list)?,
+        None => user.checkin_aliases.clone(),
+    };
+    let new_hash = match patch.password {
+        Some(p) => {
+            password::check_policy(&p)?;
+            Some(password::hash(p).await?)
+        }
+        None => None,
+    };
+    let mut tx = db.pool.begin().await?;
+    if let Some(hash) = &new_hash {
+        repo::set_password(&mut tx, user.id, hash).await?;
+    }
+    let updated = repo::update(
+        &mut tx,
+        user.id,
+        UserUpdate {
+            display_name: &display_name,
+            email: email.as_deref(),
+            email_me: patch.email_me.unwrap_or(user.email_me),
+            checkin_aliases: &checkin_aliases,
+            is_admin,
+            enabled,
+        },
+    )
+    .await?
+    .ok_or_else(|| not_found(login))?;
+    if !enabled {
+        session::delete_for_user(&mut tx, user.id).await?;
+    }
+    tx.commit().await?;
+    tracing::info!(user = %updated.login_name, enabled, admin = is_admin, by = actor.name(), "user updated");
+    Ok(updated)
+}
+
+/// Deletes a disabled user for good: the row stays, marked deleted, so a new user
+/// of the same name is a different user. Their sessions end in the same transaction.
+pub async fn delete(db: &Db, actor: &Actor, login: &str) -> Result<User, ServiceError> {
+    actor.require_admin()?;
+    let user = find(db, login).await?;
+    if user.enabled {
+        return Err(ServiceError::BadRequest(format!(
+            "User '{}' is not disabled. Disable the user before deleting it.",
+            user.login_name
+        )));
+    }
+    let mut tx = db.pool.begin().await?;
+    if !repo::mark_deleted(&mut tx, user.id, now_millis()).await? {
+        return Err(ServiceError::Conflict(format!(
+            "User '{}' changed while it was being deleted. Please try again.",
+            user.login_name
+        )));
+    }
+    session::delete_for_user(&mut tx, user.id).await?;
+    tx.commit().await?;
+    tracing::info!(user = %user.login_name, by = actor.name(), "user deleted");
+    Ok(user)
+}
+
+/// Why a sign-in failed. `Invalid` never says whether the name or the password was wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("Invalid username or password.")]
+    Invalid,
+    #[error("Your account has been disabled by the administrator")]
+    Disabled,
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+pub async fn authenticate(db: &Db, login: &str, pass: SecretString) -> Result<User, LoginError> {
+    let lower = LoginName::parse(login).ok().map(|n| n.lower());
+    let creds = match &lower {
+        Some(l) => repo::find_credentials(db, l)
+            .await
+            .map_err(ServiceError::from)?,
+        None => None,
+    };
+    let id = creds.as_ref().map(|(id, _)| *id);
+    if !password::verify(pass, creds.map(|(_, h)| h)).await {
+        return Err(LoginError::Invalid);
+    }
+    let user = match id {
+        Some(id) => repo::find_by_id(db, id).await.map_err(ServiceError::from)?,
+        None => None,
+    }
+    .ok_or(LoginError::Invalid)?;
+    if !user.enabled {
+        return Err(LoginError::Disabled);
+    }
+    Ok(user)
+}
+
+/// On first start with no users, creates the admin. Returns the generated
+/// password when none was given, so the caller can show it once.
+pub async fn bootstrap_admin(
+    db: &Db,
+    login: &str,
+    given: Option<SecretString>,
+) -> Result<Option<(User, Option<SecretString>)>, ServiceError> {
+    if repo::count_live(db).await? > 0 {
+        return Ok(None);
+    }
+    let generated = given.is_none().then(password::generate);
+    let pass = given.unwrap_or_else(|| generated.clone().expect("generated when absent"));
+    let new = NewUser {
+        login_name: login.to_string(),
+        display_name: None,
+        email: None,
+        email_me: false,
+        checkin_aliases: vec![],
+        password: Some(pass),
+        admin: true,
+        enabled: true,
+    };
+    match create(db, &Actor::Operator, new).await {
+        Ok(user) => Ok(Some((user, generated))),
+        // Another instance on the same database won the race.
+        Err(ServiceError::Invalid { field: "login_name", .. }) if repo::count_live(db).await? > 0 => {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
