@@ -70,10 +70,16 @@ mod tests {
 
     #[test]
     fn redirect_targets_stay_local() {
-        assert_eq!(safe_redirect_target(Some("/go/admin/users")), "/go/admin/users");
+        assert_eq!(
+            safe_redirect_target(Some("/go/admin/users")),
+            "/go/admin/users"
+        );
         assert_eq!(safe_redirect_target(Some("//evil.example/")), HOME_PATH);
         assert_eq!(safe_redirect_target(Some("/\\evil.example")), HOME_PATH);
-        assert_eq!(safe_redirect_target(Some("https://evil.example/")), HOME_PATH);
+        assert_eq!(
+            safe_redirect_target(Some("https://evil.example/")),
+            HOME_PATH
+        );
         assert_eq!(safe_redirect_target(Some("/a\nb")), HOME_PATH);
         assert_eq!(safe_redirect_target(None), HOME_PATH);
     }

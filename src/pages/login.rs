@@ -11,12 +11,15 @@ pub fn LoginPage() -> impl IntoView {
         query.with(|q| match q.get("error").as_deref() {
             Some("invalid") => Some("Invalid username or password."),
             Some("disabled") => Some("Your account has been disabled by the administrator"),
-            Some("unavailable") => Some("tollgate cannot reach its database right now. Please try again shortly."),
+            Some("unavailable") => {
+                Some("tollgate cannot reach its database right now. Please try again shortly.")
+            }
             Some(_) => Some("Sign-in failed. Please try again."),
             None => None,
         })
     };
-    let redirect = move || query.with(|q| safe_redirect_target(q.get("redirect").as_deref()).to_string());
+    let redirect =
+        move || query.with(|q| safe_redirect_target(q.get("redirect").as_deref()).to_string());
     view! {
         <Title text="Sign in - tollgate" />
         <main class="login">

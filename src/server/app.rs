@@ -52,25 +52,25 @@ impl AppState {
 pub fn build_router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let pages = Router::new()
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            || {},
-            {
-                let options = state.leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
+        .leptos_routes_with_context(&state, routes, || {}, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
         .route_layer(from_fn_with_state(state.clone(), require_page_session));
+
+    // Bodies of forms and server functions are bounded here; the API's JSON
+    // bodies are bounded by `rest::GoJson`, which answers in the API's own format.
+    let web = Router::new()
+        .route(LOGIN_SUBMIT_PATH, post(login_submit))
+        .route(LOGOUT_PATH, post(logout))
+        .merge(pages)
+        .layer(RequestBodyLimitLayer::new(rest::BODY_LIMIT));
 
     Router::new()
         .route("/", get(|| async { Redirect::to(HOME_PATH) }))
-        .route(LOGIN_SUBMIT_PATH, post(login_submit))
-        .route(LOGOUT_PATH, post(logout))
         .merge(rest::router())
-        .merge(pages)
+        .merge(web)
         .fallback(assets::serve)
-        .layer(RequestBodyLimitLayer::new(rest::BODY_LIMIT))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -78,7 +78,11 @@ pub fn build_router(state: AppState) -> Router {
 /// Pages need a session; a visitor without one goes to the login page and comes
 /// back after it. Server functions (under /go/fn) check the caller themselves.
 /// `Authorization` is never looked at here: a token cannot open a page.
-async fn require_page_session(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+async fn require_page_session(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let path = req.uri().path().to_string();
     if path.starts_with("/go/fn/") {
         return next.run(req).await;
@@ -130,7 +134,11 @@ struct LoginForm {
 /// Longest user name or password a sign-in form may carry.
 const LOGIN_FIELD_MAX: usize = 1024;
 
-async fn login_submit(State(state): State<AppState>, jar: CookieJar, Form(form): Form<LoginForm>) -> Response {
+async fn login_submit(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(form): Form<LoginForm>,
+) -> Response {
     let target = safe_redirect_target(form.redirect.as_deref()).to_string();
     let back = |error: &str| {
         Redirect::to(&format!(

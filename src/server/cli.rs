@@ -138,14 +138,24 @@ async fn user(db_args: crate::server::config::DbArgs, command: UserCommand) -> R
                 enabled: true,
             };
             service::create(&db, &op, new).await.map(|u| {
-                println!("Added user '{}'{}.", u.login_name, if u.is_admin { " (admin)" } else { "" });
+                println!(
+                    "Added user '{}'{}.",
+                    u.login_name,
+                    if u.is_admin { " (admin)" } else { "" }
+                );
                 if generated {
-                    println!("Password, shown only this once: {}", password.expose_secret());
+                    println!(
+                        "Password, shown only this once: {}",
+                        password.expose_secret()
+                    );
                 }
             })
         }
         UserCommand::List => service::list(&db, &op).await.map(|users| {
-            println!("{:<24} {:<32} {:<6} {:<8}", "LOGIN", "DISPLAY NAME", "ADMIN", "ENABLED");
+            println!(
+                "{:<24} {:<32} {:<6} {:<8}",
+                "LOGIN", "DISPLAY NAME", "ADMIN", "ENABLED"
+            );
             for u in users {
                 println!(
                     "{:<24} {:<32} {:<6} {:<8}",
@@ -158,7 +168,10 @@ async fn user(db_args: crate::server::config::DbArgs, command: UserCommand) -> R
         }),
         UserCommand::Disable { name } => set_enabled(&db, &op, &name, false).await,
         UserCommand::Enable { name } => set_enabled(&db, &op, &name, true).await,
-        UserCommand::Password { name, password_stdin } => {
+        UserCommand::Password {
+            name,
+            password_stdin,
+        } => {
             let (password, generated) = password_or_generated(password_stdin)?;
             let patch = UserPatch {
                 password: Some(password.clone()),
@@ -167,7 +180,10 @@ async fn user(db_args: crate::server::config::DbArgs, command: UserCommand) -> R
             service::update(&db, &op, &name, patch).await.map(|u| {
                 println!("Set the password of '{}'.", u.login_name);
                 if generated {
-                    println!("New password, shown only this once: {}", password.expose_secret());
+                    println!(
+                        "New password, shown only this once: {}",
+                        password.expose_secret()
+                    );
                 }
             })
         }
@@ -198,6 +214,10 @@ async fn set_enabled(
         ..UserPatch::default()
     };
     let u = service::update(db, op, name, patch).await?;
-    println!("User '{}' is now {}.", u.login_name, if u.enabled { "enabled" } else { "disabled" });
+    println!(
+        "User '{}' is now {}.",
+        u.login_name,
+        if u.enabled { "enabled" } else { "disabled" }
+    );
     Ok(())
 }

@@ -5,7 +5,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(name = "tollgate", version, about = "Self-hosted personal access tokens with GoCD's API")]
+#[command(
+    name = "tollgate",
+    version,
+    about = "Self-hosted personal access tokens with GoCD's API"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -59,7 +63,11 @@ pub enum UserCommand {
 #[derive(Debug, Clone, Args)]
 pub struct DbArgs {
     /// sqlite://PATH (created if absent) or postgres://...
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/tollgate.db")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/tollgate.db"
+    )]
     pub database_url: String,
     /// Largest number of pooled database connections.
     #[arg(long, env = "TOLLGATE_DB_MAX_CONNECTIONS", default_value_t = 10)]

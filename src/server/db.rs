@@ -104,7 +104,11 @@ impl Db {
     pub async fn migrate(&self) -> Result<(), DbSetupError> {
         match self.dialect {
             Dialect::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await?,
-            Dialect::Postgres => sqlx::migrate!("migrations/postgres").run(&self.pool).await?,
+            Dialect::Postgres => {
+                sqlx::migrate!("migrations/postgres")
+                    .run(&self.pool)
+                    .await?
+            }
         }
         Ok(())
     }

@@ -46,7 +46,10 @@ pub enum AuthError {
 /// The parsed `Authorization` header.
 #[derive(Debug)]
 pub enum Credentials {
-    Basic { user: String, password: SecretString },
+    Basic {
+        user: String,
+        password: SecretString,
+    },
     Bearer(SecretString),
 }
 
@@ -62,7 +65,10 @@ pub fn parse_authorization(headers: &HeaderMap) -> Result<Option<Credentials>, A
     if value.len() > AUTHORIZATION_MAX {
         return Err(AuthError::BadCredentials);
     }
-    let value = value.to_str().map_err(|_| AuthError::BadCredentials)?.trim();
+    let value = value
+        .to_str()
+        .map_err(|_| AuthError::BadCredentials)?
+        .trim();
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     let rest = rest.trim();
     if scheme.eq_ignore_ascii_case("basic") {
@@ -80,7 +86,9 @@ pub fn parse_authorization(headers: &HeaderMap) -> Result<Option<Credentials>, A
         if rest.is_empty() {
             return Err(AuthError::InvalidToken);
         }
-        Ok(Some(Credentials::Bearer(SecretString::from(rest.to_string()))))
+        Ok(Some(Credentials::Bearer(SecretString::from(
+            rest.to_string(),
+        ))))
     } else {
         Err(AuthError::UnsupportedScheme)
     }
@@ -88,7 +96,10 @@ pub fn parse_authorization(headers: &HeaderMap) -> Result<Option<Credentials>, A
 
 /// The user behind the request's session cookie, if any. Never looks at
 /// `Authorization`: a token cannot sign anyone in to a page.
-pub async fn session_user(state: &AppState, headers: &HeaderMap) -> Result<Option<User>, ServiceError> {
+pub async fn session_user(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<User>, ServiceError> {
     let jar = CookieJar::from_headers(headers);
     match jar.get(session::COOKIE_NAME) {
         Some(c) => Ok(session::user(&state.db, c.value()).await?),
@@ -131,8 +142,7 @@ pub fn session_cookie(state: &AppState, value: String) -> Cookie<'static> {
         .secure(state.settings.behind_tls)
         .path("/")
         .max_age(
-            time::Duration::try_from(state.settings.session_ttl)
-                .unwrap_or(time::Duration::days(7)),
+            time::Duration::try_from(state.settings.session_ttl).unwrap_or(time::Duration::days(7)),
         )
         .build()
 }
@@ -191,10 +201,22 @@ mod tests {
 
     #[test]
     fn refuses_malformed_headers() {
-        assert!(matches!(parse_authorization(&with_auth("Basic !!!")), Err(AuthError::BadCredentials)));
-        assert!(matches!(parse_authorization(&with_auth("Basic YWxpY2U=")), Err(AuthError::BadCredentials)));
-        assert!(matches!(parse_authorization(&with_auth("Bearer")), Err(AuthError::InvalidToken)));
-        assert!(matches!(parse_authorization(&with_auth("Digest x")), Err(AuthError::UnsupportedScheme)));
+        assert!(matches!(
+            parse_authorization(&with_auth("Basic !!!")),
+            Err(AuthError::BadCredentials)
+        ));
+        assert!(matches!(
+            parse_authorization(&with_auth("Basic YWxpY2U=")),
+            Err(AuthError::BadCredentials)
+        ));
+        assert!(matches!(
+            parse_authorization(&with_auth("Bearer")),
+            Err(AuthError::InvalidToken)
+        ));
+        assert!(matches!(
+            parse_authorization(&with_auth("Digest x")),
+            Err(AuthError::UnsupportedScheme)
+        ));
         let long = format!("Bearer {}", "a".repeat(5000));
         assert!(parse_authorization(&with_auth(&long)).is_err());
     }

@@ -33,13 +33,15 @@ pub async fn create(db: &Db, user_id: i64, ttl: Duration) -> Result<SecretString
         .bind(now)
         .execute(&db.pool)
         .await?;
-    sqlx::query("INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-        .bind(hash(id.expose_secret()))
-        .bind(user_id)
-        .bind(now)
-        .bind(now.saturating_add(ttl_ms))
-        .execute(&db.pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(hash(id.expose_secret()))
+    .bind(user_id)
+    .bind(now)
+    .bind(now.saturating_add(ttl_ms))
+    .execute(&db.pool)
+    .await?;
     Ok(id)
 }
 
@@ -71,7 +73,10 @@ pub async fn delete(db: &Db, id: &str) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-pub async fn delete_for_user(tx: &mut Transaction<'_, Any>, user_id: i64) -> Result<(), sqlx::Error> {
+pub async fn delete_for_user(
+    tx: &mut Transaction<'_, Any>,
+    user_id: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut **tx)

@@ -7,7 +7,11 @@ use axum::Json;
 use serde_json::{json, Value};
 
 /// `GET /go/api/current_user` (v1): who the caller is.
-pub async fn show(State(state): State<AppState>, headers: HeaderMap, caller: Caller) -> Json<Value> {
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+) -> Json<Value> {
     let base = base_url(&state, &headers);
     let u = &caller.user;
     Json(json!({

@@ -24,14 +24,19 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/go/api/version", get(version::show).layer(from_fn_with_state(ApiVersion(1), require_version)))
+        .route(
+            "/go/api/version",
+            get(version::show).layer(from_fn_with_state(ApiVersion(1), require_version)),
+        )
         .route(
             "/go/api/current_user",
             get(current_user::show).layer(from_fn_with_state(ApiVersion(1), require_version)),
         )
         .route(
             "/go/api/users",
-            get(users::index).post(users::create).layer(from_fn_with_state(ApiVersion(3), require_version)),
+            get(users::index)
+                .post(users::create)
+                .layer(from_fn_with_state(ApiVersion(3), require_version)),
         )
         .route(
             "/go/api/users/{login_name}",
@@ -149,11 +154,21 @@ pub fn accepts_version(headers: &HeaderMap, v: u8) -> bool {
         .iter()
         .filter_map(|h| h.to_str().ok())
         .flat_map(|h| h.split(','))
-        .map(|m| m.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|m| {
+            m.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .any(|m| m == wanted || m == "application/vnd.go.cd+json")
 }
 
-async fn require_version(State(ApiVersion(v)): State<ApiVersion>, req: Request, next: Next) -> Response {
+async fn require_version(
+    State(ApiVersion(v)): State<ApiVersion>,
+    req: Request,
+    next: Next,
+) -> Response {
     if !accepts_version(req.headers(), v) {
         return ApiError::WrongUrl.into_response();
     }
@@ -184,7 +199,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for GoJson<T> {
             .map_err(|_| {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("Request body is too large: at most {} KiB is accepted.", BODY_LIMIT / 1024),
+                    format!(
+                        "Request body is too large: at most {} KiB is accepted.",
+                        BODY_LIMIT / 1024
+                    ),
                 )
             })?;
         let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -192,16 +210,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for GoJson<T> {
         } else {
             &bytes
         };
-        serde_json::from_slice(text).map(GoJson).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("Request body has an invalid field: {e}"),
-            ),
-            _ => ApiError::new(
-                StatusCode::BAD_REQUEST,
-                format!("Request body is not valid JSON: {e}"),
-            ),
-        })
+        serde_json::from_slice(text)
+            .map(GoJson)
+            .map_err(|e| match e.classify() {
+                serde_json::error::Category::Data => ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("Request body has an invalid field: {e}"),
+                ),
+                _ => ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("Request body is not valid JSON: {e}"),
+                ),
+            })
     }
 }
 
@@ -213,10 +233,15 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
         .filter(|h| {
             !h.is_empty()
                 && h.len() <= 255
-                && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
         })
         .unwrap_or("localhost");
-    let scheme = if state.settings.behind_tls { "https" } else { "http" };
+    let scheme = if state.settings.behind_tls {
+        "https"
+    } else {
+        "http"
+    };
     format!("{scheme}://{host}")
 }
 

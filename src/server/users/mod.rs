@@ -174,7 +174,10 @@ mod tests {
     #[test]
     fn optional_text_bounds() {
         assert_eq!(optional_text("email", Some("  ")).unwrap(), None);
-        assert_eq!(optional_text("email", Some(" a@b ")).unwrap().as_deref(), Some("a@b"));
+        assert_eq!(
+            optional_text("email", Some(" a@b ")).unwrap().as_deref(),
+            Some("a@b")
+        );
         assert!(optional_text("email", Some(&"x".repeat(256))).is_err());
         assert!(optional_text("email", Some("a\nb")).is_err());
     }

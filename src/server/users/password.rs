@@ -58,9 +58,8 @@ pub async fn verify(password: SecretString, hash: Option<String>) -> bool {
         Some(h) => verify_blocking(password.expose_secret(), &h),
         None => {
             static DUMMY: OnceLock<String> = OnceLock::new();
-            let dummy = DUMMY.get_or_init(|| {
-                hash_blocking("tollgate-dummy-password").unwrap_or_default()
-            });
+            let dummy =
+                DUMMY.get_or_init(|| hash_blocking("tollgate-dummy-password").unwrap_or_default());
             let _ = verify_blocking(password.expose_secret(), dummy);
             false
         }

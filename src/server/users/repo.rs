@@ -30,9 +30,13 @@ pub struct NewUserRow<'a> {
 
 /// Inserts a user; `None` when a live user already has that login name.
 pub async fn insert(db: &Db, row: NewUserRow<'_>) -> Result<Option<User>, sqlx::Error> {
-    const SQL: &str = concat!("INSERT INTO users (login_name, login_name_lower, display_name, email, email_me, \
+    const SQL: &str = concat!(
+        "INSERT INTO users (login_name, login_name_lower, display_name, email, email_me, \
          checkin_aliases, password_hash, is_admin, enabled, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ", columns!(), "");
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ",
+        columns!(),
+        ""
+    );
     let result = sqlx::query_as::<_, User>(SQL)
         .bind(row.login_name)
         .bind(row.login_name.to_lowercase())
@@ -54,7 +58,11 @@ pub async fn insert(db: &Db, row: NewUserRow<'_>) -> Result<Option<User>, sqlx::
 }
 
 pub async fn find_by_login(db: &Db, login_lower: &str) -> Result<Option<User>, sqlx::Error> {
-    const SQL: &str = concat!("SELECT ", columns!(), " FROM users WHERE login_name_lower = $1 AND deleted_at IS NULL");
+    const SQL: &str = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM users WHERE login_name_lower = $1 AND deleted_at IS NULL"
+    );
     sqlx::query_as::<_, User>(SQL)
         .bind(login_lower)
         .fetch_optional(&db.pool)
@@ -75,7 +83,11 @@ pub async fn find_credentials(
 }
 
 pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<User>, sqlx::Error> {
-    const SQL: &str = concat!("SELECT ", columns!(), " FROM users WHERE id = $1 AND deleted_at IS NULL");
+    const SQL: &str = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM users WHERE id = $1 AND deleted_at IS NULL"
+    );
     sqlx::query_as::<_, User>(SQL)
         .bind(id)
         .fetch_optional(&db.pool)
@@ -83,7 +95,11 @@ pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<User>, sqlx::Error> {
 }
 
 pub async fn list(db: &Db) -> Result<Vec<User>, sqlx::Error> {
-    const SQL: &str = concat!("SELECT ", columns!(), " FROM users WHERE deleted_at IS NULL ORDER BY login_name_lower");
+    const SQL: &str = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM users WHERE deleted_at IS NULL ORDER BY login_name_lower"
+    );
     sqlx::query_as::<_, User>(SQL).fetch_all(&db.pool).await
 }
 
@@ -107,8 +123,12 @@ pub async fn update(
     id: i64,
     u: UserUpdate<'_>,
 ) -> Result<Option<User>, sqlx::Error> {
-    const SQL: &str = concat!("UPDATE users SET display_name = $1, email = $2, email_me = $3, checkin_aliases = $4, \
-         is_admin = $5, enabled = $6 WHERE id = $7 AND deleted_at IS NULL RETURNING ", columns!(), "");
+    const SQL: &str = concat!(
+        "UPDATE users SET display_name = $1, email = $2, email_me = $3, checkin_aliases = $4, \
+         is_admin = $5, enabled = $6 WHERE id = $7 AND deleted_at IS NULL RETURNING ",
+        columns!(),
+        ""
+    );
     sqlx::query_as::<_, User>(SQL)
         .bind(u.display_name)
         .bind(u.email)

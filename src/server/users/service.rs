@@ -51,7 +51,9 @@ fn aliases(list: &[String]) -> Result<String, ServiceError> {
         {
             return Err(ServiceError::invalid(
                 "checkin_aliases",
-                format!("Checkin aliases must be at most {TEXT_FIELD_MAX} characters, without commas."),
+                format!(
+                    "Checkin aliases must be at most {TEXT_FIELD_MAX} characters, without commas."
+                ),
             ));
         }
         out.push(a.to_string());
@@ -95,15 +97,15 @@ pub async fn create(db: &Db, actor: &Actor, new: NewUser) -> Result<User, Servic
         enabled: new.enabled,
         created_at: now_millis(),
     };
-    let created = repo::insert(db, row).await?.ok_or_else(|| {
-        ServiceError::Invalid {
+    let created = repo::insert(db, row)
+        .await?
+        .ok_or_else(|| ServiceError::Invalid {
             field: "login_name",
             message: format!(
                 "Failed to add user. The user '{}' already exists.",
                 login.as_str()
             ),
-        }
-    })?;
+        })?;
     tracing::info!(user = %created.login_name, admin = created.is_admin, by = actor.name(), "user created");
     Ok(created)
 }
@@ -141,8 +143,9 @@ pub async fn update(
         }
     }
     let display_name = match patch.display_name {
-        Some(d) => optional_text("display_name", Some(&d))?
-            .unwrap_or_else(|| user.login_name.clone()),
+        Some(d) => {
+            optional_text("display_name", Some(&d))?.unwrap_or_else(|| user.login_name.clone())
+        }
         None => user.display_name.clone(),
     };
     let email = match patch.email {
@@ -269,9 +272,10 @@ pub async fn bootstrap_admin(
     match create(db, &Actor::Operator, new).await {
         Ok(user) => Ok(Some((user, generated))),
         // Another instance on the same database won the race.
-        Err(ServiceError::Invalid { field: "login_name", .. }) if repo::count_live(db).await? > 0 => {
-            Ok(None)
-        }
+        Err(ServiceError::Invalid {
+            field: "login_name",
+            ..
+        }) if repo::count_live(db).await? > 0 => Ok(None),
         Err(e) => Err(e),
     }
 }

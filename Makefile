@@ -1,0 +1,77 @@
+# tollgate: `make run` serves the app, `make test` runs every check.
+# Each tool is installed only when it is missing, so a warm machine skips it.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+CARGO_LEPTOS_VERSION := 0.3.10
+# wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
+WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version = "\(.*\)"/\1/p;}' Cargo.lock)
+BINARYEN_VERSION := 132.0.0
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+BIN := $(abspath $(TARGET_DIR)/release/tollgate)
+
+.PHONY: all tools build run test lint unit e2e e2e-deps csr-check fmt clean
+
+all: build
+
+## ---- tools -------------------------------------------------------------------
+
+tools:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
+	  || rustup target add wasm32-unknown-unknown
+	@cargo leptos --version 2>/dev/null | grep -q ' $(CARGO_LEPTOS_VERSION)$$' \
+	  || { echo "Installing cargo-leptos $(CARGO_LEPTOS_VERSION) (about 20 minutes on 2 cores)"; \
+	       cargo install cargo-leptos@$(CARGO_LEPTOS_VERSION) --locked; }
+	@wasm-bindgen --version 2>/dev/null | grep -q ' $(WASM_BINDGEN_VERSION)' \
+	  || { echo "Installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (about 4 minutes)"; \
+	       cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); }
+	@# Debian's binaryen (108) produces a WASM that fails in the browser: use npm's.
+	@wasm-opt --version 2>/dev/null | grep -q 'version 132' \
+	  || { if dpkg -s binaryen >/dev/null 2>&1; then apt-get remove -y binaryen; fi; \
+	       npm install -g --no-audit --no-fund binaryen@$(BINARYEN_VERSION); }
+
+## ---- build and run ----------------------------------------------------------
+
+# The release binary, with its WASM, JS, CSS and public files embedded.
+build: tools
+	cargo leptos build --release
+	@test -x $(BIN)
+	@echo "Built $(BIN)"
+
+run: build
+	$(BIN) serve
+
+## ---- checks ------------------------------------------------------------------
+
+test: tools lint unit csr-check e2e
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --features ssr --all-targets -- -D warnings
+	cargo clippy --lib --no-default-features --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+# The client-only dev loop (Trunk.toml) must keep building.
+csr-check:
+	cargo check --bin tollgate --no-default-features --features csr --target wasm32-unknown-unknown
+
+unit:
+	cargo test --features ssr
+
+e2e-deps:
+	@command -v chromium >/dev/null \
+	  || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+	@test -d end2end/node_modules/@playwright/test \
+	  || (cd end2end && npm ci --no-audit --no-fund)
+
+e2e: build e2e-deps
+	cd end2end && TOLLGATE_BIN=$(BIN) npx playwright test
+
+clean:
+	cargo clean
+	rm -rf end2end/node_modules end2end/test-results end2end/.tmp

@@ -1,0 +1,227 @@
+//! Drives the real router on a real SQLite database in a temporary directory.
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use base64::Engine;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tempfile::TempDir;
+use tollgate::server::config::{DbArgs, Settings};
+use tollgate::server::users::service::{self, NewUser};
+use tollgate::server::users::{Actor, User};
+use tollgate::server::{build_router, db, AppState};
+use tower::ServiceExt;
+
+pub const ADMIN_PASSWORD: &str = "admin-password";
+pub const USER_PASSWORD: &str = "alice-password";
+
+pub struct TestApp {
+    pub router: Router,
+    pub state: AppState,
+    pub db_args: DbArgs,
+    _dir: std::sync::Arc<TempDir>,
+}
+
+pub struct Res {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Res {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn header(&self, name: header::HeaderName) -> String {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    }
+    pub fn message(&self) -> String {
+        self.json()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// How a request authenticates.
+#[derive(Clone)]
+pub enum Auth {
+    None,
+    Basic(String, String),
+    Bearer(String),
+    Cookie(String),
+}
+
+impl Auth {
+    pub fn basic(u: &str, p: &str) -> Auth {
+        Auth::Basic(u.into(), p.into())
+    }
+    pub fn admin() -> Auth {
+        Auth::basic("admin", ADMIN_PASSWORD)
+    }
+}
+
+pub fn accept(v: u8) -> String {
+    format!("application/vnd.go.cd.v{v}+json")
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        Self::with_settings(Settings::default()).await
+    }
+
+    pub async fn with_settings(settings: Settings) -> TestApp {
+        let dir = TempDir::new().unwrap();
+        let db_args = DbArgs {
+            database_url: format!("sqlite://{}/t.db", dir.path().display()),
+            db_max_connections: 5,
+            db_acquire_timeout: 5,
+        };
+        let app = Self::open(db_args, settings, std::sync::Arc::new(dir)).await;
+        service::bootstrap_admin(
+            &app.state.db,
+            "admin",
+            Some(ADMIN_PASSWORD.to_string().into()),
+        )
+        .await
+        .unwrap();
+        app
+    }
+
+    async fn open(db_args: DbArgs, settings: Settings, dir: std::sync::Arc<TempDir>) -> TestApp {
+        let db = db::connect(&db_args).await.unwrap();
+        let state = AppState::new(db, settings);
+        TestApp {
+            router: build_router(state.clone()),
+            state,
+            db_args,
+            _dir: dir,
+        }
+    }
+
+    /// Another instance of the app on the same database.
+    pub async fn second_instance(&self) -> TestApp {
+        Self::open(self.db_args.clone(), Settings::default(), self._dir.clone()).await
+    }
+
+    pub async fn add_user(&self, login: &str, password: &str, admin: bool) -> User {
+        let new = NewUser {
+            login_name: login.into(),
+            display_name: None,
+            email: None,
+            email_me: false,
+            checkin_aliases: vec![],
+            password: Some(password.to_string().into()),
+            admin,
+            enabled: true,
+        };
+        service::create(&self.state.db, &Actor::Operator, new)
+            .await
+            .unwrap()
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Res {
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+        Res {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// An API call with an Accept version, authentication and optional raw body.
+    pub async fn api_raw(
+        &self,
+        method: Method,
+        path: &str,
+        accept: Option<&str>,
+        auth: &Auth,
+        body: Option<&str>,
+    ) -> Res {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(a) = accept {
+            req = req.header(header::ACCEPT, a);
+        }
+        req = match auth {
+            Auth::None => req,
+            Auth::Basic(u, p) => {
+                let enc = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
+                req.header(header::AUTHORIZATION, format!("Basic {enc}"))
+            }
+            Auth::Bearer(t) => req.header(header::AUTHORIZATION, format!("Bearer {t}")),
+            Auth::Cookie(c) => req.header(header::COOKIE, c.as_str()),
+        };
+        let body = match body {
+            Some(b) => {
+                req = req
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .header(header::CONTENT_LENGTH, b.len());
+                Body::from(b.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(req.body(body).unwrap()).await
+    }
+
+    pub async fn api(
+        &self,
+        method: Method,
+        path: &str,
+        v: u8,
+        auth: &Auth,
+        body: Option<Value>,
+    ) -> Res {
+        let body = body.map(|b| b.to_string());
+        self.api_raw(method, path, Some(&accept(v)), auth, body.as_deref())
+            .await
+    }
+
+    pub async fn get_page(&self, path: &str, cookie: Option<&str>) -> Res {
+        let mut req = Request::builder().uri(path);
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        self.send(req.body(Body::empty()).unwrap()).await
+    }
+
+    /// Submits the login form; returns the response (a 303).
+    pub async fn login_form(&self, user: &str, password: &str, redirect: Option<&str>) -> Res {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("username", user)
+            .append_pair("password", password);
+        if let Some(r) = redirect {
+            form.append_pair("redirect", r);
+        }
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/go/auth/security_check")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form.finish()))
+            .unwrap();
+        self.send(req).await
+    }
+
+    /// Signs in and returns the `Cookie` header value to send back.
+    pub async fn login(&self, user: &str, password: &str) -> String {
+        let res = self.login_form(user, password, None).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER);
+        let set = res.header(header::SET_COOKIE);
+        assert!(
+            set.starts_with("tollgate_session="),
+            "no session cookie: {set:?} {}",
+            res.header(header::LOCATION)
+        );
+        set.split(';').next().unwrap().to_string()
+    }
+}

@@ -1,0 +1,6 @@
+//! Integration tests: the real router on a real database.
+
+mod api_base;
+mod common;
+mod users_api;
+mod web_auth;
