@@ -37,7 +37,7 @@ tools:
 
 # The release binary, with its WASM, JS, CSS and public files embedded.
 build: tools
-	cargo leptos build --release
+	cargo leptos build --release --precompress
 	@test -x $(BIN)
 	@echo "Built $(BIN)"
 
