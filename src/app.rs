@@ -1,6 +1,6 @@
 //! The shell, the routes, and the layout every signed-in page shares.
 
-use crate::components::Header;
+use crate::components::{provide_current_user, Header};
 use crate::pages::{AdminTokensPage, LoginPage, TokensPage, UsersPage};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
@@ -54,6 +54,7 @@ pub fn App() -> impl IntoView {
 /// The signed-in frame: header with menus, then the page.
 #[component]
 fn Layout(children: Children) -> impl IntoView {
+    provide_current_user();
     view! {
         <Header />
         <main class="page">{children()}</main>

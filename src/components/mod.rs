@@ -1,15 +1,23 @@
-//! Pieces shared by pages.
+//! Pieces shared by pages: header, dialogs, flash messages, dates, copy button.
 
 use crate::api::current_user;
-use crate::model::{UserView, LOGOUT_PATH};
+use crate::model::{AppError, UserView, LOGOUT_PATH};
 use leptos::prelude::*;
+
+/// The signed-in user, fetched once per page load and shared by the header and
+/// the page through context.
+pub type CurrentUser = OnceResource<Result<Option<UserView>, AppError>>;
+
+pub fn provide_current_user() {
+    provide_context::<CurrentUser>(OnceResource::new(current_user()));
+}
 
 /// The header: brand, the Admin menu for admins, and the user menu.
 /// Menus open on hover or keyboard focus with CSS alone, so they work before
 /// the WASM has loaded.
 #[component]
 pub fn Header() -> impl IntoView {
-    let user = OnceResource::new(current_user());
+    let user = expect_context::<CurrentUser>();
     view! {
         <header class="site-header">
             <a class="brand" href="/go/access_tokens">"tollgate"</a>
@@ -52,5 +60,124 @@ fn Menus(user: UserView) -> impl IntoView {
                 </div>
             </div>
         </nav>
+    }
+}
+
+/// A modal dialog. Clicking outside does not close it (as in GoCD): only its
+/// own buttons do, so a half-typed description or an unseen token is not lost.
+#[component]
+pub fn Modal(
+    title: &'static str,
+    #[prop(into)] on_close: Callback<()>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div class="modal-backdrop">
+            <div class="modal" role="dialog" aria-modal="true" aria-label=title>
+                <div class="modal-header">
+                    <h2>{title}</h2>
+                    <button type="button" class="close" aria-label="Close" on:click=move |_| on_close.run(())>
+                        "×"
+                    </button>
+                </div>
+                {children()}
+            </div>
+        </div>
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlashKind {
+    Success,
+    Error,
+}
+
+/// A message at the top of a page, until dismissed or replaced.
+pub type FlashMessage = RwSignal<Option<(FlashKind, String)>>;
+
+#[component]
+pub fn Flash(message: FlashMessage) -> impl IntoView {
+    move || {
+        message.get().map(|(kind, text)| {
+            let (class, role) = match kind {
+                FlashKind::Success => ("flash success", "status"),
+                FlashKind::Error => ("flash error", "alert"),
+            };
+            view! {
+                <div class=class role=role>
+                    <span>{text}</span>
+                    <button type="button" class="close" aria-label="Dismiss" on:click=move |_| message.set(None)>
+                        "×"
+                    </button>
+                </div>
+            }
+        })
+    }
+}
+
+/// A server error, shown inside a dialog or a page.
+#[component]
+pub fn ErrorText(error: AppError) -> impl IntoView {
+    let text = error.to_string();
+    let expired = matches!(error, AppError::Unauthenticated);
+    view! {
+        <p class="flash error" role="alert">
+            {text}
+            {expired.then(|| view! { " " <a href="/go/auth/login">"Sign in again"</a> })}
+        </p>
+    }
+}
+
+/// A UTC time (ISO-8601) shown in the viewer's local time once the page is
+/// interactive; the server renders the UTC text, which hydration then replaces.
+#[component]
+pub fn LocalTime(iso: String) -> impl IntoView {
+    let text = RwSignal::new(iso.clone());
+    #[cfg(any(feature = "hydrate", feature = "csr"))]
+    {
+        let iso = iso.clone();
+        Effect::new(move |_| text.set(local_time(&iso)));
+    }
+    view! { <time datetime=iso>{move || text.get()}</time> }
+}
+
+#[cfg(any(feature = "hydrate", feature = "csr"))]
+fn local_time(iso: &str) -> String {
+    use wasm_bindgen::JsValue;
+    let date = js_sys::Date::new(&JsValue::from_str(iso));
+    if date.get_time().is_nan() {
+        return iso.to_string();
+    }
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"dateStyle".into(), &"medium".into());
+    let _ = js_sys::Reflect::set(&options, &"timeStyle".into(), &"short".into());
+    date.to_locale_string("default", &options).into()
+}
+
+/// Copies `text` with the Clipboard API and says whether it worked.
+#[component]
+pub fn CopyButton(text: String) -> impl IntoView {
+    let state = RwSignal::new(None::<bool>);
+    let copy = move |_| {
+        #[cfg(any(feature = "hydrate", feature = "csr"))]
+        {
+            let text = text.clone();
+            leptos::task::spawn_local(async move {
+                let promise = window().navigator().clipboard().write_text(&text);
+                let ok = wasm_bindgen_futures::JsFuture::from(promise).await.is_ok();
+                state.set(Some(ok));
+            });
+        }
+        #[cfg(not(any(feature = "hydrate", feature = "csr")))]
+        let _ = &text;
+    };
+    view! {
+        <button type="button" class="secondary copy" on:click=copy>
+            {move || match state.get() {
+                Some(true) => "Copied!",
+                Some(false) => "Copy failed: select and copy by hand",
+                None => "Copy",
+            }}
+        </button>
     }
 }

@@ -42,6 +42,60 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
     }
 }
 
+/// An access token as the pages see it. Never carries the secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenView {
+    pub id: i64,
+    pub description: String,
+    pub username: String,
+    /// ISO-8601 UTC, `2019-02-20T10:45:10Z`.
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked: bool,
+    pub revoked_at: Option<String>,
+    pub revoked_by: Option<String>,
+    pub revoke_cause: Option<String>,
+    pub revoked_because_user_deleted: bool,
+}
+
+/// A token just created: the only time the secret leaves the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedToken {
+    pub token: TokenView,
+    pub secret: String,
+}
+
+/// Which tokens a list shows. GoCD's `filter` query parameter.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenFilter {
+    #[default]
+    Active,
+    Revoked,
+    All,
+}
+
+impl TokenFilter {
+    /// Parses GoCD's `filter`: blank means active; anything unknown is refused
+    /// with GoCD's message.
+    pub fn parse(raw: Option<&str>) -> Result<Self, String> {
+        match raw.map(str::trim).unwrap_or("") {
+            "" | "active" => Ok(TokenFilter::Active),
+            "revoked" => Ok(TokenFilter::Revoked),
+            "all" => Ok(TokenFilter::All),
+            other => {
+                let shown: String = other.chars().take(64).collect();
+                Err(format!(
+                    "Value `{shown}` is not allowed for query parameter named `filter`. Valid values are active, all, revoked."
+                ))
+            }
+        }
+    }
+}
+
+/// Longest description and revoke cause, in characters.
+pub const TOKEN_TEXT_MAX: usize = 1024;
+
 /// The URL the login page sends a visitor to after signing in.
 pub const HOME_PATH: &str = "/go/access_tokens";
 pub const LOGIN_PATH: &str = "/go/auth/login";
@@ -67,6 +121,21 @@ pub fn safe_redirect_target(target: Option<&str>) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_filters() {
+        assert_eq!(TokenFilter::parse(None), Ok(TokenFilter::Active));
+        assert_eq!(TokenFilter::parse(Some("")), Ok(TokenFilter::Active));
+        assert_eq!(
+            TokenFilter::parse(Some("revoked")),
+            Ok(TokenFilter::Revoked)
+        );
+        assert_eq!(TokenFilter::parse(Some("all")), Ok(TokenFilter::All));
+        assert_eq!(
+            TokenFilter::parse(Some("bad")),
+            Err("Value `bad` is not allowed for query parameter named `filter`. Valid values are active, all, revoked.".into())
+        );
+    }
 
     #[test]
     fn redirect_targets_stay_local() {

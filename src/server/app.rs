@@ -5,6 +5,7 @@ use crate::model::{safe_redirect_target, HOME_PATH, LOGIN_PATH, LOGIN_SUBMIT_PAT
 use crate::server::auth::{self, session, session_user};
 use crate::server::config::Settings;
 use crate::server::db::Db;
+use crate::server::tokens::Tokens;
 use crate::server::users::service::{self, LoginError};
 use crate::server::{assets, rest};
 use axum::extract::{FromRef, Request, State};
@@ -25,6 +26,7 @@ use tower_http::trace::TraceLayer;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    pub tokens: Tokens,
     pub settings: Arc<Settings>,
     pub leptos_options: LeptosOptions,
 }
@@ -42,6 +44,7 @@ impl AppState {
             .site_pkg_dir("pkg")
             .build();
         AppState {
+            tokens: Tokens::new(db.clone()),
             db,
             settings: Arc::new(settings),
             leptos_options,
@@ -85,7 +88,10 @@ async fn require_page_session(
 ) -> Response {
     let path = req.uri().path().to_string();
     if path.starts_with("/go/fn/") {
-        return next.run(req).await;
+        let mut res = next.run(req).await;
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return res;
     }
     match session_user(&state, req.headers()).await {
         Ok(Some(user)) => {

@@ -3,8 +3,9 @@
 use crate::server::app::{build_router, AppState};
 use crate::server::config::{Cli, Command, ServeArgs, Settings, UserCommand};
 use crate::server::db;
+use crate::server::tokens::last_used::spawn_flusher;
 use crate::server::users::service::{self, NewUser, UserPatch};
-use crate::server::users::{password, repo, Actor};
+use crate::server::users::{password, Actor};
 use clap::Parser;
 use secrecy::{ExposeSecret, SecretString};
 use std::io::BufRead;
@@ -55,6 +56,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         tracing::warn!("this binary has no embedded WASM bundle: pages render but will not be interactive (build with `make build`)");
     }
     let state = AppState::new(db.clone(), Settings::from(&args));
+    let flusher = spawn_flusher(
+        state.tokens.last_used.clone(),
+        db.clone(),
+        state.settings.last_used_flush,
+    );
+    let tokens = state.tokens.clone();
     let app = build_router(state);
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
@@ -66,7 +73,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
-    tracing::info!("requests drained; closing the database");
+    flusher.abort();
+    match tokens.last_used.flush(&db).await {
+        Ok(n) => tracing::info!(tokens = n, "requests drained; last-used times flushed"),
+        Err(e) => tracing::error!(error = %e, "could not flush last-used times at shutdown"),
+    }
     db.pool.close().await;
     Ok(())
 }
@@ -197,9 +208,7 @@ async fn user(db_args: crate::server::config::DbArgs, command: UserCommand) -> R
             }
         }
     };
-    let count = repo::count_live(&db).await.unwrap_or(0);
     db.pool.close().await;
-    tracing::debug!(users = count, "done");
     result.map_err(|e| e.to_string())
 }
 

@@ -90,6 +90,9 @@ pub struct ServeArgs {
     /// How long a web session lasts, in hours.
     #[arg(long, env = "TOLLGATE_SESSION_TTL_HOURS", default_value_t = 168)]
     pub session_ttl_hours: u64,
+    /// Seconds between writes of tokens' last-used times (kept in memory between).
+    #[arg(long, env = "TOLLGATE_LAST_USED_FLUSH_SECS", default_value_t = 10)]
+    pub last_used_flush_secs: u64,
     /// Login name of the admin created on first start with no users.
     #[arg(long, env = "TOLLGATE_ADMIN_USER", default_value = "admin")]
     pub admin_user: String,
@@ -100,6 +103,7 @@ pub struct ServeArgs {
 pub struct Settings {
     pub behind_tls: bool,
     pub session_ttl: Duration,
+    pub last_used_flush: Duration,
 }
 
 impl Default for Settings {
@@ -107,6 +111,7 @@ impl Default for Settings {
         Settings {
             behind_tls: false,
             session_ttl: Duration::from_secs(168 * 3600),
+            last_used_flush: Duration::from_secs(10),
         }
     }
 }
@@ -116,6 +121,7 @@ impl From<&ServeArgs> for Settings {
         Settings {
             behind_tls: args.behind_tls,
             session_ttl: Duration::from_secs(args.session_ttl_hours.max(1) * 3600),
+            last_used_flush: Duration::from_secs(args.last_used_flush_secs.max(1)),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod db;
 pub mod error;
 pub mod rest;
 pub mod time;
+pub mod tokens;
 pub mod users;
 
 pub use app::{build_router, AppState};

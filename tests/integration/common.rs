@@ -212,6 +212,25 @@ impl TestApp {
         self.send(req).await
     }
 
+    /// Creates a token through the API; returns its id and secret.
+    pub async fn create_token(&self, auth: &Auth, description: &str) -> (i64, String) {
+        let res = self
+            .api(
+                Method::POST,
+                "/go/api/current_user/access_tokens",
+                1,
+                auth,
+                Some(serde_json::json!({ "description": description })),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        let body = res.json();
+        (
+            body["id"].as_i64().unwrap(),
+            body["token"].as_str().unwrap().to_string(),
+        )
+    }
+
     /// Signs in and returns the `Cookie` header value to send back.
     pub async fn login(&self, user: &str, password: &str) -> String {
         let res = self.login_form(user, password, None).await;

@@ -2,5 +2,7 @@
 
 mod api_base;
 mod common;
+mod secrets;
+mod tokens_api;
 mod users_api;
 mod web_auth;

@@ -35,6 +35,8 @@ pub enum AuthError {
     BadCredentials,
     #[error("Invalid Personal Access Token.")]
     InvalidToken,
+    #[error("Invalid Personal Access Token. Access token was revoked at: {0}")]
+    RevokedToken(String),
     #[error("Your account has been disabled by the administrator")]
     Disabled,
     #[error("Unsupported authorization scheme.")]
@@ -121,9 +123,10 @@ pub async fn api_caller(state: &AppState, headers: &HeaderMap) -> Result<Caller,
                 Err(LoginError::Service(e)) => Err(e.into()),
             }
         }
-        // Personal access tokens arrive with the token service; until a token can
-        // be issued, none is valid.
-        Some(Credentials::Bearer(_)) => Err(AuthError::InvalidToken),
+        Some(Credentials::Bearer(token)) => Ok(Caller {
+            user: state.tokens.authenticate(&token).await?,
+            method: AuthMethod::Bearer,
+        }),
         None => match session_user(state, headers).await? {
             Some(user) => Ok(Caller {
                 user,
@@ -165,9 +168,18 @@ pub async fn page_user() -> Result<Option<User>, AppError> {
     Ok(session_user(&state, &parts.headers).await?)
 }
 
-/// Like [`page_user`], but a missing session is an error.
-pub async fn require_page_user() -> Result<User, AppError> {
-    page_user().await?.ok_or(AppError::Unauthenticated)
+/// For server functions: the caller behind the session, or an error.
+pub async fn require_page_caller() -> Result<(AppState, Caller), AppError> {
+    let user = page_user().await?.ok_or(AppError::Unauthenticated)?;
+    let state: AppState = leptos::prelude::use_context()
+        .ok_or_else(|| AppError::Internal("no app state in context".into()))?;
+    Ok((
+        state,
+        Caller {
+            user,
+            method: AuthMethod::Session,
+        },
+    ))
 }
 
 #[cfg(test)]

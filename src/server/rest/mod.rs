@@ -1,7 +1,9 @@
 //! The GoCD-compatible JSON API: Accept versioning, exact errors, HAL links.
 //! Handlers know HTTP and nothing of SQL; the rules live in the services.
 
+mod cctray;
 mod current_user;
+mod tokens;
 mod users;
 mod version;
 
@@ -12,7 +14,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
@@ -45,6 +47,21 @@ pub fn router() -> Router<AppState> {
                 .delete(users::destroy)
                 .layer(from_fn_with_state(ApiVersion(3), require_version)),
         )
+        .route(
+            "/go/api/current_user/access_tokens",
+            get(tokens::index)
+                .post(tokens::create)
+                .layer(from_fn_with_state(ApiVersion(1), require_version)),
+        )
+        .route(
+            "/go/api/current_user/access_tokens/{id}",
+            get(tokens::show).layer(from_fn_with_state(ApiVersion(1), require_version)),
+        )
+        .route(
+            "/go/api/current_user/access_tokens/{id}/revoke",
+            post(tokens::revoke).layer(from_fn_with_state(ApiVersion(1), require_version)),
+        )
+        .route("/go/cctray.xml", get(cctray::show))
         .route("/go/api", any(wrong_url))
         .route("/go/api/", any(wrong_url))
         .route("/go/api/{*rest}", any(wrong_url))
@@ -65,6 +82,8 @@ pub enum ApiError {
         message: String,
         errors: BTreeMap<&'static str, Vec<String>>,
     },
+    /// 422 with the entity as sent, its `errors` and a message.
+    UnprocessableEntity(Value),
     /// A missing or unsupported Accept version, or an unknown API path: 404 text/plain.
     WrongUrl,
 }
@@ -72,6 +91,16 @@ pub enum ApiError {
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         ApiError::Message(status, message.into())
+    }
+
+    pub fn unprocessable_entity(
+        message: String,
+        errors: BTreeMap<&'static str, Vec<String>>,
+        mut entity: Value,
+    ) -> Self {
+        entity["message"] = json!(message);
+        entity["errors"] = json!(errors);
+        ApiError::UnprocessableEntity(entity)
     }
 }
 
@@ -92,6 +121,9 @@ impl IntoResponse for ApiError {
                 Json(json!({ "message": message, "data": { "errors": errors }, "errors": errors })),
             )
                 .into_response(),
+            ApiError::UnprocessableEntity(body) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
+            }
             ApiError::WrongUrl => (
                 StatusCode::NOT_FOUND,
                 [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -105,10 +137,17 @@ impl IntoResponse for ApiError {
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
-            ServiceError::Invalid { field, message } => ApiError::Unprocessable {
-                errors: BTreeMap::from([(field, vec![message.clone()])]),
-                message: format!("Validations failed. {message}"),
-            },
+            ServiceError::Invalid { field, message } => {
+                let sentence = if message.starts_with(char::is_lowercase) {
+                    format!("{field} {message}")
+                } else {
+                    message.clone()
+                };
+                ApiError::Unprocessable {
+                    errors: BTreeMap::from([(field, vec![message])]),
+                    message: format!("Validation failed. {sentence}"),
+                }
+            }
             ServiceError::BadRequest(m) => ApiError::new(StatusCode::BAD_REQUEST, m),
             ServiceError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, m),
             ServiceError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),

@@ -1,0 +1,58 @@
+//! `/go/cctray.xml`: GoCD's CCTray feed. tollgate guards access to it (Bearer
+//! and Basic work here, as in GoCD) but has no pipelines of its own, so the
+//! feed is empty. Errors are XML too.
+
+use crate::server::app::AppState;
+use crate::server::auth::{api_caller, AuthError};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+fn xml(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "application/xml; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match api_caller(&state, &headers).await {
+        Ok(_) => xml(
+            StatusCode::OK,
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Projects/>\n".into(),
+        ),
+        Err(e) => {
+            let status = match &e {
+                AuthError::Service(crate::server::error::ServiceError::Unavailable(_)) => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+                AuthError::Service(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::UNAUTHORIZED,
+            };
+            let message = match &e {
+                AuthError::Service(s) => s.to_string(),
+                other => other.to_string(),
+            };
+            xml(
+                status,
+                format!(
+                    "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<access-denied><message>{}</message></access-denied>\n",
+                    escape(&message)
+                ),
+            )
+        }
+    }
+}

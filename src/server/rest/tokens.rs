@@ -1,0 +1,162 @@
+//! `/go/api/current_user/access_tokens` (v1): the caller's own tokens.
+
+use super::{base_url, link, ApiError, GoJson};
+use crate::model::{TokenFilter, TokenView};
+use crate::server::app::AppState;
+use crate::server::auth::Caller;
+use crate::server::tokens::service::not_found;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+const DOC: &str = "https://api.gocd.org/current/#access-tokens";
+const BASE: &str = "/go/api/current_user/access_tokens";
+
+/// GoCD's token JSON; admin routes add `revoked_because_user_deleted`.
+pub fn token_json(base: &str, path: &str, t: &TokenView, admin: bool) -> Value {
+    let mut v = json!({
+        "_links": {
+            "self": link(format!("{base}{path}/{}", t.id)),
+            "doc": link(DOC.into()),
+            "find": link(format!("{base}{path}/:id")),
+        },
+        "id": t.id,
+        "description": t.description,
+        "username": t.username,
+        "revoked": t.revoked,
+        "revoke_cause": t.revoke_cause,
+        "revoked_by": t.revoked_by,
+        "revoked_at": t.revoked_at,
+        "created_at": t.created_at,
+        "last_used_at": t.last_used_at,
+    });
+    if admin {
+        v["revoked_because_user_deleted"] = json!(t.revoked_because_user_deleted);
+    }
+    v
+}
+
+pub fn list_json(base: &str, path: &str, tokens: &[TokenView], admin: bool) -> Value {
+    json!({
+        "_links": { "self": link(format!("{base}{path}")), "doc": link(DOC.into()) },
+        "_embedded": {
+            "access_tokens": tokens.iter().map(|t| token_json(base, path, t, admin)).collect::<Vec<_>>()
+        },
+    })
+}
+
+/// Reads `filter` from the query string: blank is active, unknown is a 400.
+pub fn filter_param(query: Option<&str>) -> Result<TokenFilter, ApiError> {
+    let raw = query.and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "filter")
+            .map(|(_, v)| v.into_owned())
+    });
+    TokenFilter::parse(raw.as_deref()).map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, m))
+}
+
+/// Path ids that are not numbers name no token: 404, as for unknown ids.
+pub fn token_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>().map_err(|_| {
+        let shown: String = raw.chars().take(64).collect();
+        not_found(shown).into()
+    })
+}
+
+/// Responses that carry a token or token lists are never cached.
+pub fn no_store(body: Value) -> Response {
+    ([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    let filter = filter_param(query.as_deref())?;
+    let tokens = state.tokens.list_own(&caller, filter).await?;
+    let views: Vec<TokenView> = tokens.iter().map(|t| t.view()).collect();
+    Ok(no_store(list_json(
+        &base_url(&state, &headers),
+        BASE,
+        &views,
+        false,
+    )))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = token_id(&id)?;
+    let token = state.tokens.get_own(&caller, id).await?;
+    Ok(no_store(token_json(
+        &base_url(&state, &headers),
+        BASE,
+        &token.view(),
+        false,
+    )))
+}
+
+#[derive(Deserialize)]
+pub struct CreateBody {
+    #[serde(default)]
+    description: String,
+}
+
+/// Answers 200 (as GoCD does, not 201) with the secret, this one time.
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+    GoJson(body): GoJson<CreateBody>,
+) -> Result<Response, ApiError> {
+    let (token, plain) = match state.tokens.create(&caller, &body.description).await {
+        Ok(created) => created,
+        Err(e) => {
+            // GoCD answers a validation error with the entity and its errors.
+            return Err(match ApiError::from(e) {
+                ApiError::Unprocessable { message, errors } => ApiError::unprocessable_entity(
+                    message,
+                    errors,
+                    json!({ "description": body.description }),
+                ),
+                other => other,
+            });
+        }
+    };
+    let mut v = token_json(&base_url(&state, &headers), BASE, &token.view(), false);
+    v["token"] = json!(plain.expose());
+    Ok(no_store(v))
+}
+
+#[derive(Deserialize)]
+pub struct RevokeBody {
+    revoke_cause: Option<String>,
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+    Path(id): Path<String>,
+    GoJson(body): GoJson<RevokeBody>,
+) -> Result<Response, ApiError> {
+    let id = token_id(&id)?;
+    let token = state
+        .tokens
+        .revoke_own(&caller, id, body.revoke_cause.as_deref())
+        .await?;
+    Ok(no_store(token_json(
+        &base_url(&state, &headers),
+        BASE,
+        &token.view(),
+        false,
+    )))
+}

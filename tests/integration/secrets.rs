@@ -1,0 +1,127 @@
+//! After a full create, use and revoke cycle, neither the database files nor the
+//! logs contain a plaintext token: only its SHA-256 is stored.
+
+use crate::common::*;
+use axum::http::{Method, StatusCode};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+// One thread, so that the subscriber set below sees every log line.
+#[tokio::test(flavor = "current_thread")]
+async fn no_plaintext_token_in_the_database_or_the_logs() {
+    let logs = Captured::default();
+    let sink = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || sink.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let app = TestApp::new().await;
+    let admin = Auth::admin();
+    let (id, token) = app.create_token(&admin, "secret keeper").await;
+    let res = app
+        .api(
+            Method::GET,
+            "/go/api/current_user",
+            1,
+            &Auth::Bearer(token.clone()),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    app.state
+        .tokens
+        .last_used
+        .flush(&app.state.db)
+        .await
+        .unwrap();
+    let res = app
+        .api(
+            Method::POST,
+            &format!("/go/api/current_user/access_tokens/{id}/revoke"),
+            1,
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let res = app
+        .api(
+            Method::GET,
+            "/go/api/current_user",
+            1,
+            &Auth::Bearer(token.clone()),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+
+    let hash: String = Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let random_part = &token[4..34];
+
+    let db_path = app
+        .db_args
+        .database_url
+        .trim_start_matches("sqlite://")
+        .to_string();
+    let dir = std::path::Path::new(&db_path).parent().unwrap();
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        all.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    assert!(
+        contains(&all, &hash),
+        "the hash should be stored (are we reading the right files?)"
+    );
+    assert!(
+        !contains(&all, &token),
+        "plaintext token found in the database files"
+    );
+    assert!(
+        !contains(&all, random_part),
+        "token's random part found in the database files"
+    );
+
+    let logs = logs.0.lock().unwrap().clone();
+    assert!(
+        contains(&logs, "access token created"),
+        "the logs were not captured"
+    );
+    assert!(contains(&logs, "access token revoked"));
+    assert!(
+        !contains(&logs, &token),
+        "plaintext token found in the logs"
+    );
+    assert!(
+        !contains(&logs, random_part),
+        "token's random part found in the logs"
+    );
+    assert!(
+        !contains(&logs, ADMIN_PASSWORD),
+        "a password found in the logs"
+    );
+}
