@@ -1,7 +1,9 @@
 //! Server functions: thin. They find the caller, call a service, map errors.
 //! Each has a fixed endpoint under `/go/fn/`.
 
-use crate::model::{AppError, CreatedToken, TokenFilter, TokenView, UserView};
+use crate::model::{
+    AdminTokenPage, AppError, CreatedToken, TokenFilter, TokenView, UserRow, UserView,
+};
 use leptos::prelude::*;
 
 /// The signed-in user, or `None` for a visitor without a session.
@@ -39,4 +41,120 @@ pub async fn revoke_token(id: i64, cause: Option<String>) -> Result<TokenView, A
         .revoke_own(&caller, id, cause.as_deref())
         .await?;
     Ok(token.view())
+}
+
+/// Admin: everyone's tokens, a page at a time, searched on the server.
+#[server(prefix = "/go/fn", endpoint = "admin_list_tokens")]
+pub async fn admin_list_tokens(
+    filter: TokenFilter,
+    q: String,
+    after: Option<String>,
+) -> Result<AdminTokenPage, AppError> {
+    use crate::server::tokens::service::AdminListQuery;
+    let (state, caller) = crate::server::auth::require_page_caller().await?;
+    let first = after.is_none();
+    let page = state
+        .tokens
+        .admin_list(
+            &caller,
+            AdminListQuery {
+                filter,
+                q: Some(q.clone()),
+                page_size: Some(crate::model::ADMIN_PAGE_SIZE),
+                after,
+            },
+        )
+        .await?;
+    let counts = if first {
+        Some(state.tokens.admin_counts(&caller, Some(&q)).await?)
+    } else {
+        None
+    };
+    Ok(AdminTokenPage {
+        tokens: page.tokens.iter().map(|t| t.view()).collect(),
+        next: page.next,
+        counts,
+    })
+}
+
+/// Admin: revokes anyone's token.
+#[server(prefix = "/go/fn", endpoint = "admin_revoke_token")]
+pub async fn admin_revoke_token(id: i64, cause: Option<String>) -> Result<TokenView, AppError> {
+    let (state, caller) = crate::server::auth::require_page_caller().await?;
+    let token = state
+        .tokens
+        .admin_revoke(&caller, id, cause.as_deref())
+        .await?;
+    Ok(token.view())
+}
+
+/// Admin: users, with their active token counts.
+#[server(prefix = "/go/fn", endpoint = "list_users")]
+pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
+    use crate::server::users::{service, Actor};
+    let (state, caller) = crate::server::auth::require_page_caller().await?;
+    let rows = service::list_with_active_tokens(&state.db, &Actor::User(caller.user)).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(u, active_tokens)| UserRow {
+            login_name: u.login_name,
+            display_name: u.display_name,
+            email: u.email,
+            is_admin: u.is_admin,
+            enabled: u.enabled,
+            active_tokens,
+        })
+        .collect())
+}
+
+/// Admin: adds a user who can sign in with the password given.
+#[server(prefix = "/go/fn", endpoint = "add_user")]
+pub async fn add_user(
+    login_name: String,
+    display_name: String,
+    email: String,
+    password: String,
+    admin: bool,
+) -> Result<UserView, AppError> {
+    use crate::server::users::{service, Actor};
+    let (state, caller) = crate::server::auth::require_page_caller().await?;
+    let new = service::NewUser {
+        login_name,
+        display_name: Some(display_name),
+        email: Some(email),
+        email_me: false,
+        checkin_aliases: vec![],
+        password: Some(password.into()),
+        admin,
+        enabled: true,
+    };
+    Ok(service::create(&state.db, &Actor::User(caller.user), new)
+        .await?
+        .view())
+}
+
+/// Admin: enables or disables a user.
+#[server(prefix = "/go/fn", endpoint = "set_user_enabled")]
+pub async fn set_user_enabled(login_name: String, enabled: bool) -> Result<UserView, AppError> {
+    use crate::server::users::{service, Actor};
+    let (state, caller) = crate::server::auth::require_page_caller().await?;
+    let patch = service::UserPatch {
+        enabled: Some(enabled),
+        ..Default::default()
+    };
+    Ok(
+        service::update(&state.db, &Actor::User(caller.user), &login_name, patch)
+            .await?
+            .view(),
+    )
+}
+
+/// Admin: deletes a disabled user for good, revoking their tokens. Returns how
+/// many active tokens were revoked.
+#[server(prefix = "/go/fn", endpoint = "delete_user")]
+pub async fn delete_user(login_name: String) -> Result<u64, AppError> {
+    use crate::server::users::{service, Actor};
+    let (state, caller) = crate::server::auth::require_page_caller().await?;
+    let (_, revoked) = service::delete(&state.db, &Actor::User(caller.user), &login_name).await?;
+    Ok(revoked)
 }

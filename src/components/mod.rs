@@ -1,7 +1,7 @@
 //! Pieces shared by pages: header, dialogs, flash messages, dates, copy button.
 
-use crate::api::current_user;
-use crate::model::{AppError, UserView, LOGOUT_PATH};
+use crate::api::{admin_revoke_token, current_user, revoke_token};
+use crate::model::{AppError, TokenView, UserView, LOGOUT_PATH, TOKEN_TEXT_MAX};
 use leptos::prelude::*;
 
 /// The signed-in user, fetched once per page load and shared by the header and
@@ -76,7 +76,7 @@ pub fn Modal(
             <div class="modal" role="dialog" aria-modal="true" aria-label=title>
                 <div class="modal-header">
                     <h2>{title}</h2>
-                    <button type="button" class="close" aria-label="Close" on:click=move |_| on_close.run(())>
+                    <button type="button" class="close" aria-label="Close dialog" on:click=move |_| on_close.run(())>
                         "×"
                     </button>
                 </div>
@@ -179,5 +179,70 @@ pub fn CopyButton(text: String) -> impl IntoView {
                 None => "Copy",
             }}
         </button>
+    }
+}
+
+/// "Last Used": a local time, or "Never".
+#[component]
+pub fn LastUsed(at: Option<String>) -> impl IntoView {
+    match at {
+        Some(at) => view! { <LocalTime iso=at /> }.into_any(),
+        None => view! { "Never" }.into_any(),
+    }
+}
+
+/// "Revoke Token": are you sure, and an optional reason.
+#[component]
+pub fn RevokeDialog(
+    token: TokenView,
+    /// Revoke as an admin (anyone's token) rather than as the owner.
+    admin: bool,
+    #[prop(into)] on_close: Callback<()>,
+    #[prop(into)] on_revoked: Callback<()>,
+) -> impl IntoView {
+    let cause = RwSignal::new(String::new());
+    let id = token.id;
+    let revoke = Action::new(move |c: &String| {
+        let c = c.clone();
+        async move {
+            let result = if admin {
+                admin_revoke_token(id, Some(c)).await
+            } else {
+                revoke_token(id, Some(c)).await
+            };
+            if result.is_ok() {
+                on_revoked.run(());
+            }
+            result
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !revoke.pending().get_untracked() {
+            revoke.dispatch(cause.get_untracked());
+        }
+    };
+    let error = move || revoke.value().get().and_then(Result::err);
+    view! {
+        <Modal title="Revoke Token" on_close=on_close>
+            <form on:submit=submit>
+                <div class="modal-body">
+                    {move || error().map(|e: AppError| view! { <ErrorText error=e /> })}
+                    <p>"Are you sure you want to revoke this token?"</p>
+                    <p class="muted description">{token.description.clone()}</p>
+                    <label for="revoke-cause">"Reason (optional)"</label>
+                    <textarea id="revoke-cause" rows="3" maxlength=TOKEN_TEXT_MAX
+                        placeholder="Why do you want to revoke this token?"
+                        prop:value=move || cause.get()
+                        on:input=move |ev| cause.set(event_target_value(&ev))></textarea>
+                </div>
+                <div class="modal-footer">
+                    <button type="button" class="secondary" on:click=move |_| on_close.run(())>"Cancel"</button>
+                    <button type="submit" class="danger" disabled=move || revoke.pending().get()>
+                        {move || if revoke.pending().get() { "Revoking…" } else { "Revoke token" }}
+                    </button>
+                </div>
+            </form>
+        </Modal>
     }
 }

@@ -65,6 +65,32 @@ pub struct CreatedToken {
     pub secret: String,
 }
 
+/// A page of the admin token list, with per-tab counts on the first page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminTokenPage {
+    pub tokens: Vec<TokenView>,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<String>,
+    /// Matches per tab, capped at [`COUNT_CAP`]; only on the first page.
+    pub counts: Option<(i64, i64)>,
+}
+
+/// Counts above this are shown as "1000+".
+pub const COUNT_CAP: i64 = 1000;
+/// Rows per page of the admin list.
+pub const ADMIN_PAGE_SIZE: i64 = 50;
+
+/// A user on the Users page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub login_name: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub is_admin: bool,
+    pub enabled: bool,
+    pub active_tokens: i64,
+}
+
 /// Which tokens a list shows. GoCD's `filter` query parameter.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

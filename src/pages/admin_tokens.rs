@@ -1,12 +1,271 @@
+//! Admin, Security: Access Tokens Management. Everyone's tokens, searched on
+//! the server as the admin types, a page at a time.
+
+use crate::api::admin_list_tokens;
+use crate::components::{
+    ErrorText, Flash, FlashKind, FlashMessage, LastUsed, LocalTime, RevokeDialog,
+};
+use crate::model::{AdminTokenPage, AppError, TokenFilter, TokenView, COUNT_CAP};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::NavigateOptions;
+use std::time::Duration;
 
-/// Admin, Security: Access Tokens Management.
+/// Milliseconds to wait after the last keystroke before searching.
+const DEBOUNCE_MS: u64 = 250;
+
+fn count_label(n: i64) -> String {
+    if n >= COUNT_CAP {
+        format!("{COUNT_CAP}+")
+    } else {
+        n.to_string()
+    }
+}
+
 #[component]
 pub fn AdminTokensPage() -> impl IntoView {
+    let query = use_query_map();
+    let navigate = use_navigate();
+    // The URL holds the search and the tab, so a reload or a shared link shows
+    // the same result.
+    let q = Memo::new(move |_| query.with(|m| m.get("q").unwrap_or_default()));
+    let filter = Memo::new(move |_| {
+        query.with(|m| match m.get("tab").as_deref() {
+            Some("revoked") => TokenFilter::Revoked,
+            _ => TokenFilter::Active,
+        })
+    });
+    let set_url = Callback::new(move |(q, filter): (String, TokenFilter)| {
+        let mut params = url_params(&q, filter);
+        if !params.is_empty() {
+            params.insert(0, '?');
+        }
+        navigate(
+            &format!("/go/admin/admin_access_tokens{params}"),
+            NavigateOptions {
+                replace: true,
+                scroll: false,
+                ..Default::default()
+            },
+        );
+    });
+
+    // Each answer carries the (tab, query) it was for; one that no longer
+    // matches the URL is never shown, so a slow, stale answer cannot overwrite
+    // a newer one.
+    let key = move || (filter.get(), q.get());
+    let first_page = Resource::new(key, |(f, q)| async move {
+        let result = admin_list_tokens(f, q.clone(), None).await;
+        ((f, q), result)
+    });
+    let more = RwSignal::new(Vec::<TokenView>::new());
+    let next = RwSignal::new(None::<String>);
+    let loading_more = RwSignal::new(false);
+    let more_error = RwSignal::new(None::<AppError>);
+    let flash: FlashMessage = RwSignal::new(None);
+    let revoking = RwSignal::new(None::<TokenView>);
+    let typed = RwSignal::new(q.get_untracked());
+
+    let debounce = StoredValue::new(None::<TimeoutHandle>);
+    let on_input = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
+        typed.set(value.clone());
+        if let Some(h) = debounce.get_value() {
+            h.clear();
+        }
+        let handle = set_timeout_with_handle(
+            move || set_url.run((value, filter.get_untracked())),
+            Duration::from_millis(DEBOUNCE_MS),
+        )
+        .ok();
+        debounce.set_value(handle);
+    };
+    let choose_tab = move |f: TokenFilter| set_url.run((typed.get_untracked(), f));
+
+    let load_more = move |_| {
+        let Some(cursor) = next.get_untracked() else {
+            return;
+        };
+        let at = key();
+        loading_more.set(true);
+        leptos::task::spawn_local(async move {
+            let result = admin_list_tokens(at.0, at.1.clone(), Some(cursor)).await;
+            loading_more.set(false);
+            if key() != at {
+                return;
+            }
+            match result {
+                Ok(page) => {
+                    more.update(|m| m.extend(page.tokens));
+                    next.set(page.next);
+                    more_error.set(None);
+                }
+                Err(e) => more_error.set(Some(e)),
+            }
+        });
+    };
+
     view! {
         <Title text="Access Tokens Management - tollgate" />
-        <h1>"Access Tokens Management"</h1>
-        <p class="placeholder">"Managing everyone's tokens is on its way."</p>
+        <div class="page-title">
+            <h1>"Access Tokens Management"</h1>
+            <input type="search" class="search" placeholder="Search tokens" aria-label="Search tokens"
+                maxlength="256" prop:value=move || typed.get() on:input=on_input />
+        </div>
+        <Flash message=flash />
+        <Transition fallback=|| view! { <p class="muted">"Loading tokens…"</p> }>
+            {move || Suspend::new(async move {
+                let (at, result) = first_page.await;
+                let current = key();
+                if at != current {
+                    return view! { <p class="muted">"Searching…"</p> }.into_any();
+                }
+                match result {
+                    Ok(AdminTokenPage { tokens, next: n, counts }) => {
+                        more.set(Vec::new());
+                        next.set(n);
+                        more_error.set(None);
+                        let (active, revoked) = counts.unwrap_or_default();
+                        let f = current.0;
+                        let searching = !current.1.trim().is_empty();
+                        view! {
+                            <div class="tabs" role="tablist">
+                                <button type="button" role="tab" aria-selected=(f == TokenFilter::Active).to_string()
+                                    on:click=move |_| choose_tab(TokenFilter::Active)>
+                                    "Active Tokens" <span class="count" data-testid="active-count">{count_label(active)}</span>
+                                </button>
+                                <button type="button" role="tab" aria-selected=(f == TokenFilter::Revoked).to_string()
+                                    on:click=move |_| choose_tab(TokenFilter::Revoked)>
+                                    "Revoked Tokens" <span class="count" data-testid="revoked-count">{count_label(revoked)}</span>
+                                </button>
+                            </div>
+                            <AdminTable filter=f first=tokens more revoking searching />
+                        }.into_any()
+                    }
+                    Err(e) => view! {
+                        <ErrorText error=e />
+                        <button type="button" class="secondary" on:click=move |_| first_page.refetch()>"Retry"</button>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+        {move || more_error.get().map(|e| view! { <ErrorText error=e /> })}
+        <Show when=move || next.get().is_some()>
+            <div class="load-more">
+                <button type="button" class="secondary" on:click=load_more disabled=move || loading_more.get()>
+                    {move || if loading_more.get() { "Loading…" } else { "Load more" }}
+                </button>
+            </div>
+        </Show>
+        {move || revoking.get().map(|token| view! {
+            <RevokeDialog
+                token
+                admin=true
+                on_close=move || revoking.set(None)
+                on_revoked=move || {
+                    revoking.set(None);
+                    flash.set(Some((FlashKind::Success, "Access token was successfully revoked.".into())));
+                    first_page.refetch();
+                }
+            />
+        })}
     }
+}
+
+fn url_params(q: &str, filter: TokenFilter) -> String {
+    let mut s = String::new();
+    if !q.is_empty() {
+        s.push_str("q=");
+        s.push_str(&urlencode(q));
+    }
+    if filter == TokenFilter::Revoked {
+        if !s.is_empty() {
+            s.push('&');
+        }
+        s.push_str("tab=revoked");
+    }
+    s
+}
+
+fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[component]
+fn AdminTable(
+    filter: TokenFilter,
+    first: Vec<TokenView>,
+    more: RwSignal<Vec<TokenView>>,
+    revoking: RwSignal<Option<TokenView>>,
+    searching: bool,
+) -> impl IntoView {
+    let revoked_tab = filter == TokenFilter::Revoked;
+    if first.is_empty() {
+        let text = match (revoked_tab, searching) {
+            (false, true) => "There are no active tokens matching your search query.",
+            (true, true) => "There are no revoked tokens matching your search query.",
+            (false, false) => "There are no active tokens.",
+            (true, false) => "There are no revoked tokens.",
+        };
+        return view! { <p class="empty">{text}</p> }.into_any();
+    }
+    let row = move |t: TokenView| {
+        let for_dialog = t.clone();
+        let deleted = t.revoked_because_user_deleted;
+        view! {
+            <tr data-token-id=t.id>
+                <td>{t.username}{deleted.then(|| view! { " " <span class="badge">"user deleted"</span> })}</td>
+                <td class="description">{t.description}</td>
+                <td><LocalTime iso=t.created_at /></td>
+                <td><LastUsed at=t.last_used_at /></td>
+                {if revoked_tab {
+                    view! {
+                        <td>{t.revoked_by}</td>
+                        <td>{t.revoked_at.map(|at| view! { <LocalTime iso=at /> })}</td>
+                        <td class="description">{t.revoke_cause}</td>
+                    }.into_any()
+                } else {
+                    view! {
+                        <td class="actions">
+                            <button type="button" class="danger-outline"
+                                on:click=move |_| revoking.set(Some(for_dialog.clone()))>"Revoke"</button>
+                        </td>
+                    }.into_any()
+                }}
+            </tr>
+        }
+    };
+    let head = if revoked_tab {
+        view! {
+            <tr>
+                <th>"Created By"</th><th>"Description"</th><th>"Created At"</th><th>"Last Used"</th>
+                <th>"Revoked By"</th><th>"Revoked At"</th><th>"Revoked Message"</th>
+            </tr>
+        }
+        .into_any()
+    } else {
+        view! {
+            <tr><th>"Created By"</th><th>"Description"</th><th>"Created At"</th><th>"Last Used"</th><th></th></tr>
+        }.into_any()
+    };
+    let first_rows = first.into_iter().map(row).collect_view();
+    view! {
+        <table class="tokens" data-testid=if revoked_tab { "revoked-tokens" } else { "active-tokens" }>
+            <thead>{head}</thead>
+            <tbody>
+                {first_rows}
+                <For each=move || more.get() key=|t| t.id children=row />
+            </tbody>
+        </table>
+    }.into_any()
 }

@@ -1,10 +1,11 @@
 //! Personal Access Tokens (user menu): generate, list in two tabs, revoke.
 
-use crate::api::{create_token, list_tokens, revoke_token};
+use crate::api::{create_token, list_tokens};
 use crate::components::{
-    CopyButton, CurrentUser, ErrorText, Flash, FlashKind, FlashMessage, LocalTime, Modal,
+    CopyButton, CurrentUser, ErrorText, Flash, FlashKind, FlashMessage, LastUsed, LocalTime, Modal,
+    RevokeDialog,
 };
-use crate::model::{AppError, TokenFilter, TokenView, TOKEN_TEXT_MAX};
+use crate::model::{TokenFilter, TokenView, TOKEN_TEXT_MAX};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -60,6 +61,7 @@ pub fn TokensPage() -> impl IntoView {
         {move || revoking.get().map(|token| view! {
             <RevokeDialog
                 token
+                admin=false
                 on_close=move || revoking.set(None)
                 on_revoked=move || {
                     revoking.set(None);
@@ -112,14 +114,6 @@ fn TokenTabs(
                 view! { <RevokedTable tokens=revoked viewer /> }.into_any()
             }}
         </div>
-    }
-}
-
-#[component]
-fn LastUsed(at: Option<String>) -> impl IntoView {
-    match at {
-        Some(at) => view! { <LocalTime iso=at /> }.into_any(),
-        None => view! { "Never" }.into_any(),
     }
 }
 
@@ -267,54 +261,4 @@ fn select_target(ev: &leptos::ev::FocusEvent) {
     }
     #[cfg(not(any(feature = "hydrate", feature = "csr")))]
     let _ = ev;
-}
-
-/// "Revoke Token": are you sure, and an optional reason.
-#[component]
-fn RevokeDialog(
-    token: TokenView,
-    #[prop(into)] on_close: Callback<()>,
-    #[prop(into)] on_revoked: Callback<()>,
-) -> impl IntoView {
-    let cause = RwSignal::new(String::new());
-    let id = token.id;
-    let revoke = Action::new(move |c: &String| {
-        let c = c.clone();
-        async move {
-            let result = revoke_token(id, Some(c)).await;
-            if result.is_ok() {
-                on_revoked.run(());
-            }
-            result
-        }
-    });
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if !revoke.pending().get_untracked() {
-            revoke.dispatch(cause.get_untracked());
-        }
-    };
-    let error = move || revoke.value().get().and_then(Result::err);
-    view! {
-        <Modal title="Revoke Token" on_close=on_close>
-            <form on:submit=submit>
-                <div class="modal-body">
-                    {move || error().map(|e: AppError| view! { <ErrorText error=e /> })}
-                    <p>"Are you sure you want to revoke this token?"</p>
-                    <p class="muted description">{token.description.clone()}</p>
-                    <label for="revoke-cause">"Reason (optional)"</label>
-                    <textarea id="revoke-cause" rows="3" maxlength=TOKEN_TEXT_MAX
-                        placeholder="Why do you want to revoke this token?"
-                        prop:value=move || cause.get()
-                        on:input=move |ev| cause.set(event_target_value(&ev))></textarea>
-                </div>
-                <div class="modal-footer">
-                    <button type="button" class="secondary" on:click=move |_| on_close.run(())>"Cancel"</button>
-                    <button type="submit" class="danger" disabled=move || revoke.pending().get()>
-                        {move || if revoke.pending().get() { "Revoking…" } else { "Revoke token" }}
-                    </button>
-                </div>
-            </form>
-        </Modal>
-    }
 }

@@ -201,9 +201,12 @@ async fn user(db_args: crate::server::config::DbArgs, command: UserCommand) -> R
         UserCommand::Delete { name } => {
             let disabled = set_enabled(&db, &op, &name, false).await;
             match disabled {
-                Ok(()) => service::delete(&db, &op, &name)
-                    .await
-                    .map(|u| println!("Deleted user '{}'.", u.login_name)),
+                Ok(()) => service::delete(&db, &op, &name).await.map(|(u, n)| {
+                    println!(
+                        "Deleted user '{}' and revoked {n} active token(s).",
+                        u.login_name
+                    )
+                }),
                 Err(e) => Err(e),
             }
         }

@@ -43,6 +43,22 @@ impl ServiceError {
     }
 }
 
+/// A validation message as a sentence: "must not be blank" on `description`
+/// reads "Description must not be blank"; full sentences stay as they are.
+pub fn invalid_sentence(field: &str, message: &str) -> String {
+    if message.starts_with(char::is_lowercase) {
+        let field = field.replace('_', " ");
+        let mut chars = field.chars();
+        let first = chars
+            .next()
+            .map(|c| c.to_uppercase().collect::<String>())
+            .unwrap_or_default();
+        format!("{first}{} {message}", chars.as_str())
+    } else {
+        message.to_string()
+    }
+}
+
 impl From<sqlx::Error> for ServiceError {
     fn from(e: sqlx::Error) -> Self {
         let unavailable = match &e {
@@ -81,9 +97,10 @@ impl From<sqlx::Error> for ServiceError {
 impl From<ServiceError> for AppError {
     fn from(e: ServiceError) -> Self {
         match e {
-            ServiceError::Invalid { message, .. } | ServiceError::BadRequest(message) => {
-                AppError::Invalid(message)
+            ServiceError::Invalid { field, message } => {
+                AppError::Invalid(invalid_sentence(field, &message))
             }
+            ServiceError::BadRequest(message) => AppError::Invalid(message),
             ServiceError::NotFound(m) => AppError::NotFound(m),
             ServiceError::Conflict(m) => AppError::Conflict(m),
             ServiceError::Forbidden(m) => AppError::Forbidden(m),

@@ -718,3 +718,90 @@ async fn cctray_takes_bearer_and_answers_xml_even_for_errors() {
     assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
     assert!(anon.text().contains("<access-denied>"));
 }
+
+/// The pages' server functions share the service: same rules, session only.
+#[tokio::test]
+async fn server_functions_create_list_and_revoke_with_the_session_only() {
+    let app = TestApp::new().await;
+    let cookie = app.login("admin", ADMIN_PASSWORD).await;
+    let call = |endpoint: &str, form: &str, cookie: Option<&str>, bearer: Option<&str>| {
+        let mut req = axum::http::Request::builder()
+            .method(Method::POST)
+            .uri(format!("/go/fn/{endpoint}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json");
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        if let Some(t) = bearer {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        req.body(axum::body::Body::from(form.to_string())).unwrap()
+    };
+    let res = app
+        .send(call(
+            "create_token",
+            "description=from+the+page",
+            Some(&cookie),
+            None,
+        ))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(res.header(header::CACHE_CONTROL), "no-store");
+    let created = res.json();
+    let secret = created["secret"].as_str().unwrap().to_string();
+    let id = created["token"]["id"].as_i64().unwrap();
+    assert_eq!(created["token"]["description"], "from the page");
+
+    let res = app
+        .send(call("create_token", "description=+++", Some(&cookie), None))
+        .await;
+    assert!(
+        res.text().contains("Description must not be blank"),
+        "{}",
+        res.text()
+    );
+
+    // A token cannot drive the pages' functions either: no session, no access.
+    let res = app
+        .send(call("create_token", "description=x", None, Some(&secret)))
+        .await;
+    assert_ne!(res.status, StatusCode::OK);
+    assert!(res.text().contains("Unauthenticated"), "{}", res.text());
+    let res = app
+        .send(call("list_tokens", "filter=all", None, Some(&secret)))
+        .await;
+    assert!(res.text().contains("Unauthenticated"), "{}", res.text());
+
+    let res = app
+        .send(call("list_tokens", "filter=all", Some(&cookie), None))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(res.json().as_array().unwrap().len(), 1);
+    assert!(!res.text().contains(&secret));
+
+    let res = app
+        .send(call(
+            "revoke_token",
+            &format!("id={id}&cause=done"),
+            Some(&cookie),
+            None,
+        ))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(res.json()["revoked"], true);
+    assert_eq!(res.json()["revoke_cause"], "done");
+    let res = app
+        .send(call(
+            "revoke_token",
+            &format!("id={id}"),
+            Some(&cookie),
+            None,
+        ))
+        .await;
+    assert!(
+        res.text().contains("already been revoked"),
+        "{}",
+        res.text()
+    );
+}

@@ -1,6 +1,7 @@
 //! The GoCD-compatible JSON API: Accept versioning, exact errors, HAL links.
 //! Handlers know HTTP and nothing of SQL; the rules live in the services.
 
+mod admin_tokens;
 mod cctray;
 mod current_user;
 mod tokens;
@@ -9,7 +10,7 @@ mod version;
 
 use crate::server::app::AppState;
 use crate::server::auth::{api_caller, AuthError, Caller};
-use crate::server::error::ServiceError;
+use crate::server::error::{invalid_sentence, ServiceError};
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
@@ -60,6 +61,18 @@ pub fn router() -> Router<AppState> {
         .route(
             "/go/api/current_user/access_tokens/{id}/revoke",
             post(tokens::revoke).layer(from_fn_with_state(ApiVersion(1), require_version)),
+        )
+        .route(
+            "/go/api/admin/access_tokens",
+            get(admin_tokens::index).layer(from_fn_with_state(ApiVersion(1), require_version)),
+        )
+        .route(
+            "/go/api/admin/access_tokens/{id}",
+            get(admin_tokens::show).layer(from_fn_with_state(ApiVersion(1), require_version)),
+        )
+        .route(
+            "/go/api/admin/access_tokens/{id}/revoke",
+            post(admin_tokens::revoke).layer(from_fn_with_state(ApiVersion(1), require_version)),
         )
         .route("/go/cctray.xml", get(cctray::show))
         .route("/go/api", any(wrong_url))
@@ -138,11 +151,7 @@ impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::Invalid { field, message } => {
-                let sentence = if message.starts_with(char::is_lowercase) {
-                    format!("{field} {message}")
-                } else {
-                    message.clone()
-                };
+                let sentence = invalid_sentence(field, &message);
                 ApiError::Unprocessable {
                     errors: BTreeMap::from([(field, vec![message])]),
                     message: format!("Validation failed. {sentence}"),

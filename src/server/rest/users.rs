@@ -137,7 +137,7 @@ pub async fn destroy(
     caller: Caller,
     Path(login): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let user = service::delete(&state.db, &actor(caller), &login).await?;
+    let (user, _) = service::delete(&state.db, &actor(caller), &login).await?;
     Ok(Json(json!({
         "message": format!("User '{}' was deleted successfully.", user.login_name)
     })))

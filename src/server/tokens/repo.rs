@@ -3,9 +3,9 @@
 use super::format::TokenHash;
 use super::AccessToken;
 use crate::model::TokenFilter;
-use crate::server::db::Db;
+use crate::server::db::{Db, Dialect};
 use crate::server::users::User;
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AssertSqlSafe, Transaction};
 
 macro_rules! columns {
     () => {
@@ -22,8 +22,8 @@ pub async fn insert(
     now: i64,
 ) -> Result<AccessToken, sqlx::Error> {
     const SQL: &str = concat!(
-        "INSERT INTO access_tokens (token_hash, description, user_id, username, created_at) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING ",
+        "INSERT INTO access_tokens (token_hash, description, user_id, username, search_text, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
         columns!()
     );
     sqlx::query_as::<_, AccessToken>(SQL)
@@ -31,9 +31,20 @@ pub async fn insert(
         .bind(description)
         .bind(user.id)
         .bind(&user.login_name)
+        .bind(search_text(description, &user.login_name))
         .bind(now)
         .fetch_one(&db.pool)
         .await
+}
+
+/// What substring search looks in: lower-cased here, in Rust, so that case
+/// folding is Unicode-aware and identical on every backend.
+pub fn search_text(description: &str, username: &str) -> String {
+    format!(
+        "{}\n{}",
+        description.to_lowercase(),
+        username.to_lowercase()
+    )
 }
 
 /// -1 for all, else the `revoked` flag to match.
@@ -158,4 +169,178 @@ pub async fn touch_last_used(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Where a page of the admin list starts: after this token in the list's order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cursor {
+    /// Newest first (active and all): ids below this one.
+    Id(i64),
+    /// Newest revocation first: after this (revoked_at, id).
+    Revoked { at: i64, id: i64 },
+}
+
+/// One query of the admin list.
+pub struct AdminQuery<'a> {
+    pub filter: TokenFilter,
+    /// Already lower-cased; `None` for no search.
+    pub search: Option<&'a str>,
+    pub after: Option<Cursor>,
+    pub limit: i64,
+}
+
+enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// Builds the WHERE clause shared by the list and its count. Only fixed SQL
+/// fragments go into the text; every value is a bound parameter.
+fn admin_where(db: &Db, filter: TokenFilter, search: Option<&str>, args: &mut Vec<Arg>) -> String {
+    let mut sql = String::from(" WHERE 1 = 1");
+    match filter {
+        TokenFilter::Active => sql.push_str(" AND revoked = 0"),
+        TokenFilter::Revoked => sql.push_str(" AND revoked = 1"),
+        TokenFilter::All => {}
+    }
+    if let Some(q) = search {
+        let n = args.len() + 1;
+        match db.dialect {
+            // Three characters or more: the trigram index, as a quoted phrase
+            // (which FTS5 reads literally). Shorter: a plain substring test.
+            Dialect::Sqlite if q.chars().count() >= 3 => {
+                sql.push_str(&format!(
+                    " AND id IN (SELECT rowid FROM access_tokens_fts WHERE access_tokens_fts MATCH ${n})"
+                ));
+                args.push(Arg::Text(format!("\"{}\"", q.replace('"', "\"\""))));
+            }
+            Dialect::Sqlite => {
+                sql.push_str(&format!(" AND instr(search_text, ${n}) > 0"));
+                args.push(Arg::Text(q.to_string()));
+            }
+            // LIKE with %, _ and \ escaped, so they match literally; pg_trgm
+            // indexes it.
+            Dialect::Postgres => {
+                sql.push_str(&format!(" AND search_text LIKE ${n}"));
+                let escaped = q
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                args.push(Arg::Text(format!("%{escaped}%")));
+            }
+        }
+    }
+    sql
+}
+
+fn bind_all<'q, O>(
+    mut query: sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments>,
+    args: Vec<Arg>,
+) -> sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments> {
+    for arg in args {
+        query = match arg {
+            Arg::Int(i) => query.bind(i),
+            Arg::Text(s) => query.bind(s),
+        };
+    }
+    query
+}
+
+/// A page of everyone's tokens, in the list's order, optionally searched.
+pub async fn admin_list(db: &Db, q: &AdminQuery<'_>) -> Result<Vec<AccessToken>, sqlx::Error> {
+    let mut args = Vec::new();
+    let mut sql = format!("SELECT {} FROM access_tokens", columns!());
+    sql.push_str(&admin_where(db, q.filter, q.search, &mut args));
+    let n = args.len() + 1;
+    match q.after {
+        Some(Cursor::Id(id)) => {
+            sql.push_str(&format!(" AND id < ${n}"));
+            args.push(Arg::Int(id));
+        }
+        Some(Cursor::Revoked { at, id }) => {
+            sql.push_str(&format!(
+                " AND (revoked_at < ${n} OR (revoked_at = ${n} AND id < ${}))",
+                n + 1
+            ));
+            args.push(Arg::Int(at));
+            args.push(Arg::Int(id));
+        }
+        None => {}
+    }
+    if q.filter == TokenFilter::Revoked {
+        sql.push_str(" ORDER BY revoked_at DESC, id DESC");
+    } else {
+        sql.push_str(" ORDER BY id DESC");
+    }
+    sql.push_str(&format!(" LIMIT ${}", args.len() + 1));
+    args.push(Arg::Int(q.limit));
+    bind_all(sqlx::query_as::<_, AccessToken>(AssertSqlSafe(sql)), args)
+        .fetch_all(&db.pool)
+        .await
+}
+
+/// How many tokens match, counting no further than `cap` (so a count never
+/// scans a million rows).
+pub async fn admin_count(
+    db: &Db,
+    filter: TokenFilter,
+    search: Option<&str>,
+    cap: i64,
+) -> Result<i64, sqlx::Error> {
+    let mut args = Vec::new();
+    let mut sql = String::from("SELECT COUNT(*) FROM (SELECT 1 FROM access_tokens");
+    sql.push_str(&admin_where(db, filter, search, &mut args));
+    sql.push_str(&format!(" LIMIT ${}) AS capped", args.len() + 1));
+    args.push(Arg::Int(cap));
+    let (count,): (i64,) = bind_all(sqlx::query_as::<_, (i64,)>(AssertSqlSafe(sql)), args)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(count)
+}
+
+/// Any token, for admins: including those of deleted users.
+pub async fn find(db: &Db, id: i64) -> Result<Option<AccessToken>, sqlx::Error> {
+    const SQL: &str = concat!("SELECT ", columns!(), " FROM access_tokens WHERE id = $1");
+    sqlx::query_as::<_, AccessToken>(SQL)
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await
+}
+
+/// Deleting a user revokes all their tokens for good, in the caller's
+/// transaction: active ones get the admin and GoCD's cause; every one of them
+/// is marked as revoked because the user was deleted. Returns how many were
+/// active.
+pub async fn revoke_for_deleted_user(
+    tx: &mut Transaction<'_, Any>,
+    user_id: i64,
+    by: &str,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let revoked = sqlx::query(
+        "UPDATE access_tokens SET revoked = 1, revoked_at = $1, revoked_by = $2, revoke_cause = $3 \
+         WHERE user_id = $4 AND revoked = 0",
+    )
+    .bind(now)
+    .bind(by)
+    .bind(format!("Revoked because user was deleted by {by}"))
+    .bind(user_id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    sqlx::query("UPDATE access_tokens SET revoked_because_user_deleted = 1 WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(revoked)
+}
+
+/// Active tokens per user id.
+pub async fn active_counts(db: &Db) -> Result<std::collections::HashMap<i64, i64>, sqlx::Error> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT user_id, COUNT(*) FROM access_tokens WHERE revoked = 0 GROUP BY user_id",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.into_iter().collect())
 }

@@ -74,12 +74,87 @@ pub fn not_found(id: impl std::fmt::Display) -> ServiceError {
     ServiceError::NotFound(format!("Access token with id '{id}' was not found!"))
 }
 
+/// Longest search query, in characters.
+pub const SEARCH_MAX: usize = 256;
+/// Largest page of the admin list (and its size when none is asked for).
+pub const PAGE_MAX: i64 = 1000;
+pub use crate::model::COUNT_CAP;
+
+/// One page of the admin list, and where the next one starts.
+pub struct Page {
+    pub tokens: Vec<AccessToken>,
+    pub next: Option<String>,
+}
+
+/// What an admin asks of the list: GoCD's `filter`, plus tollgate's `q`,
+/// `page_size` and `after`.
+#[derive(Default)]
+pub struct AdminListQuery {
+    pub filter: TokenFilter,
+    pub q: Option<String>,
+    pub page_size: Option<i64>,
+    pub after: Option<String>,
+}
+
+/// Trims and lower-cases a search query; blank means none.
+pub fn search_query(q: Option<&str>) -> Result<Option<String>, ServiceError> {
+    match q.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(q) if q.chars().count() > SEARCH_MAX => Err(ServiceError::BadRequest(format!(
+            "The search query must be at most {SEARCH_MAX} characters."
+        ))),
+        Some(q) => Ok(Some(q.to_lowercase())),
+    }
+}
+
+fn encode_cursor(filter: TokenFilter, last: &AccessToken) -> String {
+    match filter {
+        TokenFilter::Revoked => format!("r{}_{}", last.revoked_at.unwrap_or(0), last.id),
+        _ => format!("i{}", last.id),
+    }
+}
+
+fn decode_cursor(filter: TokenFilter, raw: &str) -> Result<repo::Cursor, ServiceError> {
+    let bad = || {
+        ServiceError::BadRequest(
+            "Invalid value for query parameter `after`: use the `next` link of the previous page."
+                .into(),
+        )
+    };
+    let cursor = if let Some(id) = raw.strip_prefix('i') {
+        repo::Cursor::Id(id.parse().map_err(|_| bad())?)
+    } else if let Some(rest) = raw.strip_prefix('r') {
+        let (at, id) = rest.split_once('_').ok_or_else(bad)?;
+        repo::Cursor::Revoked {
+            at: at.parse().map_err(|_| bad())?,
+            id: id.parse().map_err(|_| bad())?,
+        }
+    } else {
+        return Err(bad());
+    };
+    match (filter, cursor) {
+        (TokenFilter::Revoked, repo::Cursor::Revoked { .. }) => Ok(cursor),
+        (TokenFilter::Active | TokenFilter::All, repo::Cursor::Id(_)) => Ok(cursor),
+        _ => Err(bad()),
+    }
+}
+
 /// A token can never mint, list or revoke tokens (GoCD rule 2).
 fn refuse_bearer(caller: &Caller) -> Result<(), ServiceError> {
     if caller.method == AuthMethod::Bearer {
         Err(ServiceError::Forbidden(BEARER_FORBIDDEN.to_string()))
     } else {
         Ok(())
+    }
+}
+
+/// Admin routes: no tokens, and admins only.
+fn require_admin(caller: &Caller) -> Result<(), ServiceError> {
+    refuse_bearer(caller)?;
+    if caller.user.is_admin {
+        Ok(())
+    } else {
+        Err(ServiceError::forbidden())
     }
 }
 
@@ -171,6 +246,99 @@ impl Tokens {
                 Ok(self.fresh(t))
             }
             None => match repo::find_for_user(&self.db, user.id, id).await? {
+                Some(_) => Err(ServiceError::Conflict(
+                    "Access token has already been revoked!".into(),
+                )),
+                None => Err(not_found(id)),
+            },
+        }
+    }
+
+    /// Everyone's tokens, a page at a time, optionally searched by a
+    /// case-insensitive substring of description or username.
+    pub async fn admin_list(
+        &self,
+        caller: &Caller,
+        query: AdminListQuery,
+    ) -> Result<Page, ServiceError> {
+        require_admin(caller)?;
+        let search = search_query(query.q.as_deref())?;
+        let limit = match query.page_size {
+            None => PAGE_MAX,
+            Some(n) if (1..=PAGE_MAX).contains(&n) => n,
+            Some(_) => {
+                return Err(ServiceError::BadRequest(format!(
+                    "Value of query parameter `page_size` must be between 1 and {PAGE_MAX}."
+                )))
+            }
+        };
+        let after = match query.after.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => Some(decode_cursor(query.filter, raw)?),
+        };
+        // One more than asked tells whether there is a next page.
+        let mut tokens = repo::admin_list(
+            &self.db,
+            &repo::AdminQuery {
+                filter: query.filter,
+                search: search.as_deref(),
+                after,
+                limit: limit + 1,
+            },
+        )
+        .await?;
+        let next = if tokens.len() as i64 > limit {
+            tokens.truncate(limit as usize);
+            tokens.last().map(|t| encode_cursor(query.filter, t))
+        } else {
+            None
+        };
+        Ok(Page {
+            tokens: tokens.into_iter().map(|t| self.fresh(t)).collect(),
+            next,
+        })
+    }
+
+    /// How many active and revoked tokens match a search, each capped at
+    /// [`COUNT_CAP`].
+    pub async fn admin_counts(
+        &self,
+        caller: &Caller,
+        q: Option<&str>,
+    ) -> Result<(i64, i64), ServiceError> {
+        require_admin(caller)?;
+        let search = search_query(q)?;
+        let active =
+            repo::admin_count(&self.db, TokenFilter::Active, search.as_deref(), COUNT_CAP).await?;
+        let revoked =
+            repo::admin_count(&self.db, TokenFilter::Revoked, search.as_deref(), COUNT_CAP).await?;
+        Ok((active, revoked))
+    }
+
+    pub async fn admin_get(&self, caller: &Caller, id: i64) -> Result<AccessToken, ServiceError> {
+        require_admin(caller)?;
+        repo::find(&self.db, id)
+            .await?
+            .map(|t| self.fresh(t))
+            .ok_or_else(|| not_found(id))
+    }
+
+    /// Revokes anyone's token.
+    pub async fn admin_revoke(
+        &self,
+        caller: &Caller,
+        id: i64,
+        cause: Option<&str>,
+    ) -> Result<AccessToken, ServiceError> {
+        require_admin(caller)?;
+        let cause = revoke_cause(cause)?;
+        let by = &caller.user.login_name;
+        match repo::revoke(&self.db, id, None, by, cause.as_deref(), now_millis()).await? {
+            Some(t) => {
+                tracing::info!(token_id = t.id, by = %by, "access token revoked by an admin");
+                Ok(self.fresh(t))
+            }
+            None => match repo::find(&self.db, id).await? {
                 Some(_) => Err(ServiceError::Conflict(
                     "Access token has already been revoked!".into(),
                 )),

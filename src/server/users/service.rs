@@ -6,6 +6,7 @@ use crate::server::auth::session;
 use crate::server::db::Db;
 use crate::server::error::ServiceError;
 use crate::server::time::now_millis;
+use crate::server::tokens::repo as tokens_repo;
 use secrecy::SecretString;
 
 pub struct NewUser {
@@ -115,6 +116,22 @@ pub async fn list(db: &Db, actor: &Actor) -> Result<Vec<User>, ServiceError> {
     Ok(repo::list(db).await?)
 }
 
+/// Users with the number of active tokens each holds (for the Users page).
+pub async fn list_with_active_tokens(
+    db: &Db,
+    actor: &Actor,
+) -> Result<Vec<(User, i64)>, ServiceError> {
+    let users = list(db, actor).await?;
+    let counts = tokens_repo::active_counts(db).await?;
+    Ok(users
+        .into_iter()
+        .map(|u| {
+            let n = counts.get(&u.id).copied().unwrap_or(0);
+            (u, n)
+        })
+        .collect())
+}
+
 pub async fn get(db: &Db, actor: &Actor, login: &str) -> Result<User, ServiceError> {
     actor.require_admin()?;
     find(db, login).await
@@ -190,8 +207,10 @@ pub async fn update(
 }
 
 /// Deletes a disabled user for good: the row stays, marked deleted, so a new user
-/// of the same name is a different user. Their sessions end in the same transaction.
-pub async fn delete(db: &Db, actor: &Actor, login: &str) -> Result<User, ServiceError> {
+/// of the same name is a different user. In the same transaction their sessions
+/// end and all their tokens are revoked for good. Returns the user and how many
+/// active tokens were revoked.
+pub async fn delete(db: &Db, actor: &Actor, login: &str) -> Result<(User, u64), ServiceError> {
     actor.require_admin()?;
     let user = find(db, login).await?;
     if user.enabled {
@@ -208,9 +227,11 @@ pub async fn delete(db: &Db, actor: &Actor, login: &str) -> Result<User, Service
         )));
     }
     session::delete_for_user(&mut tx, user.id).await?;
+    let now = now_millis();
+    let revoked = tokens_repo::revoke_for_deleted_user(&mut tx, user.id, actor.name(), now).await?;
     tx.commit().await?;
-    tracing::info!(user = %user.login_name, by = actor.name(), "user deleted");
-    Ok(user)
+    tracing::info!(user = %user.login_name, by = actor.name(), revoked_tokens = revoked, "user deleted");
+    Ok((user, revoked))
 }
 
 /// Why a sign-in failed. `Invalid` never says whether the name or the password was wrong.

@@ -1,0 +1,111 @@
+//! `/go/api/admin/access_tokens` (v1): everyone's tokens, admins only.
+//! GoCD's list has no paging; tollgate keeps its shape and adds optional `q`,
+//! `page_size` and `after`, with a `next` link while more remain.
+
+use super::tokens::{filter_param, list_json, no_store, token_id, token_json};
+use super::{base_url, link, ApiError, GoJson};
+use crate::model::TokenView;
+use crate::server::app::AppState;
+use crate::server::auth::Caller;
+use crate::server::tokens::service::AdminListQuery;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+
+const BASE: &str = "/go/api/admin/access_tokens";
+
+fn param(query: Option<&str>, name: &str) -> Option<String> {
+    query.and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    })
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    let query = query.as_deref();
+    let filter = filter_param(query)?;
+    let page_size = match param(query, "page_size") {
+        None => None,
+        Some(raw) => Some(raw.trim().parse::<i64>().map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "Value of query parameter `page_size` must be a number.",
+            )
+        })?),
+    };
+    let after = param(query, "after");
+    let page = state
+        .tokens
+        .admin_list(
+            &caller,
+            AdminListQuery {
+                filter,
+                q: param(query, "q"),
+                page_size,
+                after,
+            },
+        )
+        .await?;
+    let base = base_url(&state, &headers);
+    let views: Vec<TokenView> = page.tokens.iter().map(|t| t.view()).collect();
+    let mut body = list_json(&base, BASE, &views, true);
+    if let Some(next) = page.next {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for name in ["filter", "q", "page_size"] {
+            if let Some(v) = param(query, name) {
+                q.append_pair(name, &v);
+            }
+        }
+        q.append_pair("after", &next);
+        body["_links"]["next"] = link(format!("{base}{BASE}?{}", q.finish()));
+    }
+    Ok(no_store(body))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = token_id(&id)?;
+    let token = state.tokens.admin_get(&caller, id).await?;
+    Ok(no_store(token_json(
+        &base_url(&state, &headers),
+        BASE,
+        &token.view(),
+        true,
+    )))
+}
+
+#[derive(Deserialize)]
+pub struct RevokeBody {
+    revoke_cause: Option<String>,
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    caller: Caller,
+    Path(id): Path<String>,
+    GoJson(body): GoJson<RevokeBody>,
+) -> Result<Response, ApiError> {
+    let id = token_id(&id)?;
+    let token = state
+        .tokens
+        .admin_revoke(&caller, id, body.revoke_cause.as_deref())
+        .await?;
+    Ok(no_store(token_json(
+        &base_url(&state, &headers),
+        BASE,
+        &token.view(),
+        true,
+    )))
+}
