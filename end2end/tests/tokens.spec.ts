@@ -52,7 +52,7 @@ test("generate, copy and use a token, then revoke it and see it refused", async 
   // The new token is already listed, without a reload.
   const active = page.getByTestId("active-tokens");
   await expect(active.getByRole("row", { name: /e2e deploy bot/ })).toBeVisible();
-  await dialog.getByRole("button", { name: "Close" }).click();
+  await dialog.getByRole("button", { name: "Close", exact: true }).click();
   await expect(dialog).toBeHidden();
   const row = active.getByRole("row", { name: /e2e deploy bot/ });
   await expect(row).toContainText("Never");
@@ -110,7 +110,7 @@ test("tabs, empty states and dialog errors", async ({ page, request }) => {
     await dialog.getByPlaceholder("What's this token for?").fill(d);
     await dialog.getByRole("button", { name: "Generate" }).click();
     await expect(dialog.getByTestId("new-token")).toHaveValue(/^tgp_/);
-    await dialog.getByRole("button", { name: "Close" }).click();
+    await dialog.getByRole("button", { name: "Close", exact: true }).click();
   }
   const rows = page.getByTestId("active-tokens").locator("tbody tr");
   await expect(rows).toHaveCount(2);

@@ -1,5 +1,6 @@
 //! Integration tests: the real router on a real database.
 
+mod admin_api;
 mod api_base;
 mod common;
 mod secrets;

@@ -1,0 +1,510 @@
+//! `/go/api/admin/access_tokens` (v1): everyone's tokens, search, paging, and
+//! user deletion that revokes for good.
+
+use crate::common::*;
+use axum::http::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+
+const ADMIN: &str = "/go/api/admin/access_tokens";
+const MINE: &str = "/go/api/current_user/access_tokens";
+
+fn tokens(body: &Value) -> Vec<Value> {
+    body["_embedded"]["access_tokens"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn descriptions(body: &Value) -> Vec<String> {
+    tokens(body)
+        .iter()
+        .map(|t| t["description"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn admin_get(app: &TestApp, query: &str) -> Res {
+    app.api(
+        Method::GET,
+        &format!("{ADMIN}{query}"),
+        1,
+        &Auth::admin(),
+        None,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn admins_see_and_revoke_everyones_tokens() {
+    let app = TestApp::new().await;
+    app.add_user("alice", USER_PASSWORD, false).await;
+    let alice = Auth::basic("alice", USER_PASSWORD);
+    let (a1, alice_token) = app.create_token(&alice, "alice ci").await;
+    let (b1, _) = app.create_token(&Auth::admin(), "admin script").await;
+
+    let res = admin_get(&app, "").await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    let list = tokens(&res.json());
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["id"], b1, "newest first");
+    assert_eq!(list[1]["username"], "alice");
+    assert_eq!(list[1]["revoked_because_user_deleted"], false);
+    assert_eq!(
+        list[1]["_links"]["self"]["href"],
+        format!("http://localhost{ADMIN}/{a1}")
+    );
+
+    let show = app
+        .api(
+            Method::GET,
+            &format!("{ADMIN}/{a1}"),
+            1,
+            &Auth::admin(),
+            None,
+        )
+        .await;
+    assert_eq!(show.status, StatusCode::OK);
+    assert_eq!(show.json()["revoked_because_user_deleted"], false);
+
+    let res = app
+        .api(
+            Method::POST,
+            &format!("{ADMIN}/{a1}/revoke"),
+            1,
+            &Auth::admin(),
+            Some(json!({"revoke_cause": "policy"})),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(res.json()["revoked_by"], "admin");
+    assert_eq!(res.json()["revoke_cause"], "policy");
+    let refused = app
+        .api(
+            Method::GET,
+            "/go/api/current_user",
+            1,
+            &Auth::Bearer(alice_token),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+
+    // Alice sees it revoked, by the admin.
+    let mine = app
+        .api(
+            Method::GET,
+            &format!("{MINE}?filter=revoked"),
+            1,
+            &alice,
+            None,
+        )
+        .await;
+    assert_eq!(tokens(&mine.json())[0]["revoked_by"], "admin");
+
+    let again = app
+        .api(
+            Method::POST,
+            &format!("{ADMIN}/{a1}/revoke"),
+            1,
+            &Auth::admin(),
+            None,
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(again.message(), "Access token has already been revoked!");
+    let missing = app
+        .api(
+            Method::POST,
+            &format!("{ADMIN}/4242/revoke"),
+            1,
+            &Auth::admin(),
+            None,
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        missing.message(),
+        "Access token with id '4242' was not found!"
+    );
+    let missing = app
+        .api(
+            Method::GET,
+            &format!("{ADMIN}/4242"),
+            1,
+            &Auth::admin(),
+            None,
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+
+    assert_eq!(
+        descriptions(&admin_get(&app, "?filter=revoked").await.json()),
+        ["alice ci"]
+    );
+    assert_eq!(
+        descriptions(&admin_get(&app, "?filter=active").await.json()),
+        ["admin script"]
+    );
+    assert_eq!(
+        admin_get(&app, "?filter=all").await.json()["_embedded"]["access_tokens"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        admin_get(&app, "?filter=nope").await.status,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn non_admins_and_tokens_are_refused() {
+    let app = TestApp::new().await;
+    app.add_user("bob", USER_PASSWORD, false).await;
+    let bob = Auth::basic("bob", USER_PASSWORD);
+    let (id, admin_token) = app.create_token(&Auth::admin(), "admin's").await;
+    let calls = [
+        (Method::GET, ADMIN.to_string()),
+        (Method::GET, format!("{ADMIN}/{id}")),
+        (Method::POST, format!("{ADMIN}/{id}/revoke")),
+    ];
+    for (method, path) in &calls {
+        let res = app.api(method.clone(), path, 1, &bob, None).await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{method} {path}");
+        assert_eq!(
+            res.message(),
+            "You are not authorized to perform this action."
+        );
+        // Even an admin's token cannot use the token APIs.
+        let res = app
+            .api(
+                method.clone(),
+                path,
+                1,
+                &Auth::Bearer(admin_token.clone()),
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{method} {path}");
+        assert_eq!(
+            res.message(),
+            "Unsupported operation: Accessing this API using access token is forbidden."
+        );
+        let res = app.api(method.clone(), path, 1, &Auth::None, None).await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    }
+    let still = app
+        .api(
+            Method::GET,
+            &format!("{ADMIN}/{id}"),
+            1,
+            &Auth::admin(),
+            None,
+        )
+        .await;
+    assert_eq!(still.json()["revoked"], false);
+}
+
+#[tokio::test]
+async fn search_is_a_case_insensitive_literal_substring() {
+    let app = TestApp::new().await;
+    app.add_user("Zoë", USER_PASSWORD, false).await;
+    let zoe = Auth::basic("zoë", USER_PASSWORD);
+    let admin = Auth::admin();
+    for d in [
+        "Deploy Bot",
+        "100% done",
+        "under_score",
+        "it's quoted",
+        "say \"hi\"",
+        "Grüße aus Straße",
+        "backslash \\ here",
+        "nightly",
+    ] {
+        app.create_token(&admin, d).await;
+    }
+    app.create_token(&zoe, "zoe's laptop").await;
+
+    let search = |q: &str| {
+        let url = format!(
+            "?filter=all&q={}",
+            url::form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
+        );
+        let app = &app;
+        let q = q.to_string();
+        async move {
+            let res = admin_get(app, &url).await;
+            assert_eq!(res.status, StatusCode::OK, "{q}: {}", res.text());
+            let mut d = descriptions(&res.json());
+            d.sort();
+            d
+        }
+    };
+    assert_eq!(search("ploy b").await, ["Deploy Bot"]);
+    assert_eq!(search("DEPLOY").await, ["Deploy Bot"]);
+    assert_eq!(search("dE").await, ["Deploy Bot", "under_score"]);
+    assert_eq!(search("y").await, ["Deploy Bot", "nightly", "say \"hi\""]);
+    // By username, including non-ASCII, in any case.
+    assert_eq!(search("zoë").await, ["zoe's laptop"]);
+    assert_eq!(search("ZOË").await, ["zoe's laptop"]);
+    assert_eq!(search("Ë").await, ["zoe's laptop"]);
+    assert_eq!(
+        search("GRÜSSE").await,
+        Vec::<String>::new(),
+        "no fuzzy folding: ß is not ss"
+    );
+    assert_eq!(search("STRASSE").await, Vec::<String>::new());
+    assert_eq!(search("straße").await, ["Grüße aus Straße"]);
+    assert_eq!(search("ÜSSE").await, Vec::<String>::new());
+    assert_eq!(search("Ü").await, ["Grüße aus Straße"]);
+    // Wildcards and quotes are literal; nothing leaks, nothing breaks.
+    assert_eq!(search("%").await, ["100% done"]);
+    assert_eq!(search("0% d").await, ["100% done"]);
+    assert_eq!(search("_").await, ["under_score"]);
+    assert_eq!(search("r_s").await, ["under_score"]);
+    assert_eq!(search("%%").await, Vec::<String>::new());
+    assert_eq!(search("'").await, ["it's quoted", "zoe's laptop"]);
+    assert_eq!(search("\"hi\"").await, ["say \"hi\""]);
+    assert_eq!(search("\\").await, ["backslash \\ here"]);
+    assert_eq!(search("' OR 1=1 --").await, Vec::<String>::new());
+    assert_eq!(search("\" OR \"\"=\"").await, Vec::<String>::new());
+    assert_eq!(search("no such thing").await, Vec::<String>::new());
+    // Blank is no search.
+    assert_eq!(search("  ").await.len(), 9);
+
+    let long = admin_get(&app, &format!("?q={}", "a".repeat(257))).await;
+    assert_eq!(long.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn paging_has_no_duplicates_or_gaps_while_tokens_are_created() {
+    let app = TestApp::new().await;
+    let admin = Auth::admin();
+    let mut created = HashSet::new();
+    for i in 0..25 {
+        created.insert(app.create_token(&admin, &format!("batch {i}")).await.0);
+    }
+    let mut seen = Vec::new();
+    let mut url = format!("{ADMIN}?page_size=10&q=batch");
+    let mut pages = 0;
+    loop {
+        let res = app.api(Method::GET, &url, 1, &admin, None).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        let body = res.json();
+        let page = tokens(&body);
+        assert!(page.len() <= 10);
+        seen.extend(page.iter().map(|t| t["id"].as_i64().unwrap()));
+        pages += 1;
+        // Someone creates tokens while we page.
+        app.create_token(&admin, &format!("batch new {pages}"))
+            .await;
+        match body["_links"]["next"]["href"].as_str() {
+            Some(next) => url = next.trim_start_matches("http://localhost").to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    let unique: HashSet<_> = seen.iter().copied().collect();
+    assert_eq!(unique.len(), seen.len(), "duplicates: {seen:?}");
+    assert_eq!(
+        unique, created,
+        "the tokens present at the start are all seen, once"
+    );
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(seen, sorted, "newest first throughout");
+}
+
+#[tokio::test]
+async fn revoked_tokens_page_by_newest_revocation() {
+    let app = TestApp::new().await;
+    let admin = Auth::admin();
+    let mut order = Vec::new();
+    for i in 0..5 {
+        let (id, _) = app.create_token(&admin, &format!("r{i}")).await;
+        order.push(id);
+    }
+    // Revoke in a different order than created.
+    for &id in [order[2], order[0], order[4], order[1], order[3]].iter() {
+        let res = app
+            .api(
+                Method::POST,
+                &format!("{ADMIN}/{id}/revoke"),
+                1,
+                &admin,
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK);
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+    let mut seen = Vec::new();
+    let mut url = format!("{ADMIN}?filter=revoked&page_size=2");
+    loop {
+        let body = app.api(Method::GET, &url, 1, &admin, None).await.json();
+        seen.extend(tokens(&body).iter().map(|t| t["id"].as_i64().unwrap()));
+        match body["_links"]["next"]["href"].as_str() {
+            Some(next) => url = next.trim_start_matches("http://localhost").to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec![order[3], order[1], order[4], order[0], order[2]]);
+}
+
+#[tokio::test]
+async fn bad_paging_parameters_are_400() {
+    let app = TestApp::new().await;
+    for q in [
+        "?page_size=0",
+        "?page_size=1001",
+        "?page_size=abc",
+        "?after=zzz",
+        "?after=i12x",
+        "?filter=revoked&after=i5",
+        "?after=r1_2",
+    ] {
+        let res = admin_get(&app, q).await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{q}: {}", res.text());
+        assert!(!res.message().is_empty());
+    }
+    assert_eq!(
+        admin_get(&app, "?page_size=1000").await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_user_revokes_their_tokens_for_good() {
+    let app = TestApp::new().await;
+    let admin = Auth::admin();
+    app.add_user("alice", USER_PASSWORD, false).await;
+    let alice = Auth::basic("alice", USER_PASSWORD);
+    let (active_id, active_token) = app.create_token(&alice, "still active").await;
+    let (old_id, _) = app.create_token(&alice, "revoked before").await;
+    app.api(
+        Method::POST,
+        &format!("{MINE}/{old_id}/revoke"),
+        1,
+        &alice,
+        Some(json!({"revoke_cause": "mine"})),
+    )
+    .await;
+
+    app.api(
+        Method::PATCH,
+        "/go/api/users/alice",
+        3,
+        &admin,
+        Some(json!({"enabled": false})),
+    )
+    .await;
+    let res = app
+        .api(Method::DELETE, "/go/api/users/alice", 3, &admin, None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+
+    let t = app
+        .api(
+            Method::GET,
+            &format!("{ADMIN}/{active_id}"),
+            1,
+            &admin,
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(t["revoked"], true);
+    assert_eq!(t["revoked_by"], "admin");
+    assert_eq!(
+        t["revoke_cause"],
+        "Revoked because user was deleted by admin"
+    );
+    assert_eq!(t["revoked_because_user_deleted"], true);
+    assert!(t["revoked_at"].is_string());
+    let old = app
+        .api(Method::GET, &format!("{ADMIN}/{old_id}"), 1, &admin, None)
+        .await
+        .json();
+    assert_eq!(
+        old["revoke_cause"], "mine",
+        "an earlier revocation keeps its own record"
+    );
+    assert_eq!(old["revoked_because_user_deleted"], true);
+
+    // A new alice sees none of it and cannot use it.
+    app.add_user("alice", "second-alice-password", false).await;
+    let alice2 = Auth::basic("alice", "second-alice-password");
+    let mine = app
+        .api(Method::GET, &format!("{MINE}?filter=all"), 1, &alice2, None)
+        .await;
+    assert_eq!(tokens(&mine.json()), Vec::<Value>::new());
+    for id in [active_id, old_id] {
+        let res = app
+            .api(Method::GET, &format!("{MINE}/{id}"), 1, &alice2, None)
+            .await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND);
+        let res = app
+            .api(
+                Method::POST,
+                &format!("{MINE}/{id}/revoke"),
+                1,
+                &alice2,
+                None,
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND);
+    }
+    let res = app
+        .api(
+            Method::GET,
+            "/go/api/current_user",
+            1,
+            &Auth::Bearer(active_token),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(res.message(), "Invalid Personal Access Token.");
+
+    // Admins still see them, marked.
+    let all = admin_get(&app, "?filter=revoked").await.json();
+    assert!(tokens(&all)
+        .iter()
+        .all(|t| t["revoked_because_user_deleted"] == true));
+    assert_eq!(tokens(&all).len(), 2);
+}
+
+#[tokio::test]
+async fn the_operator_can_delete_from_the_command_line_path() {
+    use tollgate::server::users::{service, Actor};
+    let app = TestApp::new().await;
+    app.add_user("carol", USER_PASSWORD, false).await;
+    let (id, _) = app
+        .create_token(&Auth::basic("carol", USER_PASSWORD), "carol's")
+        .await;
+    let op = Actor::Operator;
+    let patch = service::UserPatch {
+        enabled: Some(false),
+        ..Default::default()
+    };
+    service::update(&app.state.db, &op, "carol", patch)
+        .await
+        .unwrap();
+    let (_, revoked) = service::delete(&app.state.db, &op, "carol").await.unwrap();
+    assert_eq!(revoked, 1);
+    let t = app
+        .api(
+            Method::GET,
+            &format!("{ADMIN}/{id}"),
+            1,
+            &Auth::admin(),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(
+        t["revoke_cause"],
+        "Revoked because user was deleted by operator"
+    );
+}
