@@ -60,8 +60,11 @@ lint:
 csr-check:
 	cargo check --bin tollgate --no-default-features --features csr --target wasm32-unknown-unknown
 
+# Unit and integration tests on SQLite, then the integration suite again on
+# PostgreSQL (each test on a database of its own, created and dropped).
 unit:
 	cargo test --features ssr
+	TOLLGATE_TEST_DB=postgres cargo test --features ssr --test integration
 
 e2e-deps:
 	@command -v chromium >/dev/null \

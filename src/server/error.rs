@@ -77,10 +77,16 @@ impl From<sqlx::Error> for ServiceError {
                     || msg.contains("read-only")
                     || msg.contains("disk is full")
                     || msg.contains("disk i/o")
-                    || matches!(
-                        db.code().as_deref(),
-                        Some("57P01" | "57P02" | "57P03" | "53100" | "53300" | "25006")
-                    )
+                    || msg.contains("not currently accepting connections")
+                    || db.code().is_some_and(|c| {
+                        // PostgreSQL: connection exceptions (08), insufficient
+                        // resources (53), operator intervention such as a
+                        // shutdown or terminated backend (57P), read-only (25006).
+                        c.starts_with("08")
+                            || c.starts_with("53")
+                            || c.starts_with("57P")
+                            || c == "25006"
+                    })
             }
             _ => false,
         };

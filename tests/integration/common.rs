@@ -20,7 +20,7 @@ pub struct TestApp {
     pub router: Router,
     pub state: AppState,
     pub db_args: DbArgs,
-    _dir: std::sync::Arc<TempDir>,
+    pub storage: std::sync::Arc<Storage>,
 }
 
 pub struct Res {
@@ -73,19 +73,95 @@ pub fn accept(v: u8) -> String {
     format!("application/vnd.go.cd.v{v}+json")
 }
 
+/// Which database the suite runs on: `TOLLGATE_TEST_DB=postgres` for the
+/// PostgreSQL leg (server from `TOLLGATE_TEST_PG_URL`), SQLite otherwise.
+pub fn on_postgres() -> bool {
+    std::env::var("TOLLGATE_TEST_DB").is_ok_and(|v| v == "postgres")
+}
+
+pub fn pg_base() -> String {
+    std::env::var("TOLLGATE_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string())
+}
+
+/// Where a test's data lives; removed when the test ends.
+pub enum Storage {
+    Sqlite(TempDir),
+    /// A database of its own on the PostgreSQL server, dropped at the end.
+    Postgres(String),
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        if let Storage::Postgres(name) = self {
+            let name = name.clone();
+            // Drop runs outside async: use a thread with its own runtime.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async move {
+                    use sqlx::Connection;
+                    if let Ok(mut c) =
+                        sqlx::PgConnection::connect(&format!("{}/postgres", pg_base())).await
+                    {
+                        let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                            .execute(&mut c)
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+impl Storage {
+    pub async fn new() -> (Storage, String) {
+        if on_postgres() {
+            use sqlx::Connection;
+            let name = format!(
+                "tollgate_t_{}_{}",
+                std::process::id(),
+                rand::random::<u32>()
+            );
+            let mut c = sqlx::PgConnection::connect(&format!("{}/postgres", pg_base()))
+                .await
+                .expect("PostgreSQL is not reachable: start it, or run the SQLite leg");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+                .execute(&mut c)
+                .await
+                .unwrap();
+            let url = format!("{}/{name}", pg_base());
+            (Storage::Postgres(name), url)
+        } else {
+            let dir = TempDir::new().unwrap();
+            let url = format!("sqlite://{}/t.db", dir.path().display());
+            (Storage::Sqlite(dir), url)
+        }
+    }
+}
+
 impl TestApp {
     pub async fn new() -> TestApp {
         Self::with_settings(Settings::default()).await
     }
 
     pub async fn with_settings(settings: Settings) -> TestApp {
-        let dir = TempDir::new().unwrap();
+        Self::build(settings, 5).await
+    }
+
+    /// An app on a database of its own; `acquire_timeout` in seconds.
+    pub async fn build(settings: Settings, acquire_timeout: u64) -> TestApp {
+        let (storage, database_url) = Storage::new().await;
         let db_args = DbArgs {
-            database_url: format!("sqlite://{}/t.db", dir.path().display()),
+            database_url,
             db_max_connections: 5,
-            db_acquire_timeout: 5,
+            db_acquire_timeout: acquire_timeout,
         };
-        let app = Self::open(db_args, settings, std::sync::Arc::new(dir)).await;
+        let app = Self::open(db_args, settings, std::sync::Arc::new(storage)).await;
         service::bootstrap_admin(
             &app.state.db,
             "admin",
@@ -96,20 +172,29 @@ impl TestApp {
         app
     }
 
-    async fn open(db_args: DbArgs, settings: Settings, dir: std::sync::Arc<TempDir>) -> TestApp {
+    async fn open(
+        db_args: DbArgs,
+        settings: Settings,
+        storage: std::sync::Arc<Storage>,
+    ) -> TestApp {
         let db = db::connect(&db_args).await.unwrap();
         let state = AppState::new(db, settings);
         TestApp {
             router: build_router(state.clone()),
             state,
             db_args,
-            _dir: dir,
+            storage,
         }
     }
 
     /// Another instance of the app on the same database.
     pub async fn second_instance(&self) -> TestApp {
-        Self::open(self.db_args.clone(), Settings::default(), self._dir.clone()).await
+        Self::open(
+            self.db_args.clone(),
+            Settings::default(),
+            self.storage.clone(),
+        )
+        .await
     }
 
     pub async fn add_user(&self, login: &str, password: &str, admin: bool) -> User {

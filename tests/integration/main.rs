@@ -3,6 +3,7 @@
 mod admin_api;
 mod api_base;
 mod common;
+mod scale_out;
 mod secrets;
 mod tokens_api;
 mod users_api;
