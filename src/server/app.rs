@@ -5,6 +5,7 @@ use crate::model::{safe_redirect_target, HOME_PATH, LOGIN_PATH, LOGIN_SUBMIT_PAT
 use crate::server::auth::{self, session, session_user};
 use crate::server::config::Settings;
 use crate::server::db::Db;
+use crate::server::limits::{self, retry_after_secs, AuthThrottle, ClientIp};
 use crate::server::tokens::Tokens;
 use crate::server::users::service::{self, LoginError};
 use crate::server::{assets, rest};
@@ -27,6 +28,7 @@ use tower_http::trace::TraceLayer;
 pub struct AppState {
     pub db: Db,
     pub tokens: Tokens,
+    pub throttle: Arc<AuthThrottle>,
     pub settings: Arc<Settings>,
     pub leptos_options: LeptosOptions,
 }
@@ -43,7 +45,16 @@ impl AppState {
             .output_name(env!("CARGO_PKG_NAME"))
             .site_pkg_dir("pkg")
             .build();
+        let trusted = settings
+            .trusted_proxy_header
+            .as_deref()
+            .and_then(|h| axum::http::HeaderName::from_bytes(h.trim().as_bytes()).ok());
         AppState {
+            throttle: Arc::new(AuthThrottle::new(
+                settings.auth_failures_per_minute,
+                settings.auth_failure_burst,
+                trusted,
+            )),
             tokens: Tokens::new(db.clone()),
             db,
             settings: Arc::new(settings),
@@ -74,6 +85,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(rest::router())
         .merge(web)
         .fallback(assets::serve)
+        .layer(from_fn_with_state(state.clone(), limits::guard))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -142,10 +154,14 @@ const LOGIN_FIELD_MAX: usize = 1024;
 
 async fn login_submit(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let target = safe_redirect_target(form.redirect.as_deref()).to_string();
+    if let Err(wait) = state.throttle.check(ip) {
+        return too_many_sign_ins(wait);
+    }
     let back = |error: &str| {
         Redirect::to(&format!(
             "{LOGIN_PATH}?error={error}&redirect={}",
@@ -160,7 +176,10 @@ async fn login_submit(
     let user = match service::authenticate(&state.db, &form.username, password).await {
         Ok(user) => user,
         Err(LoginError::Invalid) => {
-            tracing::info!("failed sign-in");
+            tracing::info!(client = %ip, "failed sign-in");
+            if let Err(wait) = state.throttle.failed(ip) {
+                return too_many_sign_ins(wait);
+            }
             return back("invalid");
         }
         Err(LoginError::Disabled) => return back("disabled"),
@@ -174,6 +193,24 @@ async fn login_submit(
         }
         Err(_) => back("unavailable"),
     }
+}
+
+/// 429 for the sign-in form, with a way back.
+fn too_many_sign_ins(wait: std::time::Duration) -> Response {
+    let secs = retry_after_secs(wait);
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [
+            (header::RETRY_AFTER, secs.to_string()),
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
+        ],
+        format!(
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Too many attempts - tollgate</title></head>\
+             <body><h1>Too many failed sign-in attempts</h1><p>Please try again in {secs} seconds.</p>\
+             <p><a href=\"{LOGIN_PATH}\">Back to sign in</a></p></body></html>"
+        ),
+    )
+        .into_response()
 }
 
 async fn logout(State(state): State<AppState>, jar: CookieJar) -> Response {

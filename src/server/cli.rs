@@ -69,10 +69,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("tollgate listening on http://{local}");
     println!("tollgate is serving on http://{local}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| e.to_string())?;
     flusher.abort();
     match tokens.last_used.flush(&db).await {
         Ok(n) => tracing::info!(tokens = n, "requests drained; last-used times flushed"),

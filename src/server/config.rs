@@ -93,6 +93,17 @@ pub struct ServeArgs {
     /// Seconds between writes of tokens' last-used times (kept in memory between).
     #[arg(long, env = "TOLLGATE_LAST_USED_FLUSH_SECS", default_value_t = 10)]
     pub last_used_flush_secs: u64,
+    /// Failed authentications (sign-in, Basic, Bearer) allowed per client IP
+    /// per minute before it is refused with 429; 0 turns throttling off.
+    #[arg(long, env = "TOLLGATE_AUTH_FAILURES_PER_MINUTE", default_value_t = 10)]
+    pub auth_failures_per_minute: u32,
+    /// Failed authentications allowed at once before throttling starts.
+    #[arg(long, env = "TOLLGATE_AUTH_FAILURE_BURST", default_value_t = 20)]
+    pub auth_failure_burst: u32,
+    /// Header naming the client IP, set by a trusted reverse proxy
+    /// (e.g. X-Forwarded-For or X-Real-IP). Unset: the peer address is used.
+    #[arg(long, env = "TOLLGATE_TRUSTED_PROXY_HEADER")]
+    pub trusted_proxy_header: Option<String>,
     /// Login name of the admin created on first start with no users.
     #[arg(long, env = "TOLLGATE_ADMIN_USER", default_value = "admin")]
     pub admin_user: String,
@@ -104,6 +115,9 @@ pub struct Settings {
     pub behind_tls: bool,
     pub session_ttl: Duration,
     pub last_used_flush: Duration,
+    pub auth_failures_per_minute: u32,
+    pub auth_failure_burst: u32,
+    pub trusted_proxy_header: Option<String>,
 }
 
 impl Default for Settings {
@@ -112,6 +126,9 @@ impl Default for Settings {
             behind_tls: false,
             session_ttl: Duration::from_secs(168 * 3600),
             last_used_flush: Duration::from_secs(10),
+            auth_failures_per_minute: 10,
+            auth_failure_burst: 20,
+            trusted_proxy_header: None,
         }
     }
 }
@@ -122,6 +139,9 @@ impl From<&ServeArgs> for Settings {
             behind_tls: args.behind_tls,
             session_ttl: Duration::from_secs(args.session_ttl_hours.max(1) * 3600),
             last_used_flush: Duration::from_secs(args.last_used_flush_secs.max(1)),
+            auth_failures_per_minute: args.auth_failures_per_minute,
+            auth_failure_burst: args.auth_failure_burst,
+            trusted_proxy_header: args.trusted_proxy_header.clone(),
         }
     }
 }

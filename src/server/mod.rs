@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod limits;
 pub mod rest;
 pub mod time;
 pub mod tokens;

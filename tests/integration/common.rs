@@ -73,6 +73,37 @@ pub fn accept(v: u8) -> String {
     format!("application/vnd.go.cd.v{v}+json")
 }
 
+/// Log output of the whole test process.
+#[derive(Clone, Default)]
+pub struct Captured(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One global subscriber for all tests, capturing every log line (a
+/// per-test subscriber misses lines when tests run on other threads).
+pub fn test_logs() -> &'static Captured {
+    static LOGS: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        captured
+    })
+}
+
 /// Which database the suite runs on: `TOLLGATE_TEST_DB=postgres` for the
 /// PostgreSQL leg (server from `TOLLGATE_TEST_PG_URL`), SQLite otherwise.
 pub fn on_postgres() -> bool {
@@ -155,6 +186,7 @@ impl TestApp {
 
     /// An app on a database of its own; `acquire_timeout` in seconds.
     pub async fn build(settings: Settings, acquire_timeout: u64) -> TestApp {
+        test_logs();
         let (storage, database_url) = Storage::new().await;
         let db_args = DbArgs {
             database_url,

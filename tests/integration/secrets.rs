@@ -4,21 +4,6 @@
 use crate::common::*;
 use axum::http::{Method, StatusCode};
 use sha2::{Digest, Sha256};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
@@ -26,17 +11,8 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
         .any(|w| w == needle.as_bytes())
 }
 
-// One thread, so that the subscriber set below sees every log line.
-#[tokio::test(flavor = "current_thread")]
+#[tokio::test]
 async fn no_plaintext_token_in_the_database_or_the_logs() {
-    let logs = Captured::default();
-    let sink = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || sink.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
     let app = TestApp::new().await;
     let admin = Auth::admin();
     let (id, token) = app.create_token(&admin, "secret keeper").await;
@@ -97,7 +73,8 @@ async fn no_plaintext_token_in_the_database_or_the_logs() {
         "token's random part found in the database"
     );
 
-    let logs = logs.0.lock().unwrap().clone();
+    // Every test's logs, this one's included (one global subscriber).
+    let logs = test_logs().0.lock().unwrap().clone();
     assert!(
         contains(&logs, "access token created"),
         "the logs were not captured"

@@ -11,6 +11,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use secrecy::SecretString;
+use std::net::IpAddr;
 
 /// How the caller proved who they are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +42,8 @@ pub enum AuthError {
     Disabled,
     #[error("Unsupported authorization scheme.")]
     UnsupportedScheme,
+    #[error("Too many failed authentication attempts. Try again in {} seconds.", crate::server::limits::retry_after_secs(*.0))]
+    Throttled(std::time::Duration),
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
@@ -110,8 +113,42 @@ pub async fn session_user(
 }
 
 /// Who is calling an API: Basic, Bearer, or the browser's session cookie.
-pub async fn api_caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, AuthError> {
-    match parse_authorization(headers)? {
+///
+/// Failed Basic and Bearer attempts count against the client's budget in
+/// [`crate::server::limits::AuthThrottle`]. A blocked client gets 429 before
+/// any password is hashed; a valid token is never slowed, because tokens are
+/// only refused after their lookup fails.
+pub async fn api_caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: IpAddr,
+) -> Result<Caller, AuthError> {
+    let presented = headers.contains_key(header::AUTHORIZATION);
+    match authenticate(state, headers, ip).await {
+        Err(
+            e @ (AuthError::BadCredentials
+            | AuthError::InvalidToken
+            | AuthError::RevokedToken(_)
+            | AuthError::Disabled
+            | AuthError::UnsupportedScheme),
+        ) if presented => match state.throttle.failed(ip) {
+            Ok(()) => Err(e),
+            Err(wait) => Err(AuthError::Throttled(wait)),
+        },
+        other => other,
+    }
+}
+
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: IpAddr,
+) -> Result<Caller, AuthError> {
+    let credentials = parse_authorization(headers)?;
+    if let Some(Credentials::Basic { .. }) = credentials {
+        state.throttle.check(ip).map_err(AuthError::Throttled)?;
+    }
+    match credentials {
         Some(Credentials::Basic { user, password }) => {
             match service::authenticate(&state.db, &user, password).await {
                 Ok(user) => Ok(Caller {

@@ -4,6 +4,7 @@
 
 use crate::server::app::AppState;
 use crate::server::auth::{api_caller, AuthError};
+use crate::server::limits::ClientIp;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -28,8 +29,12 @@ fn escape(s: &str) -> String {
         .replace('\'', "&apos;")
 }
 
-pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match api_caller(&state, &headers).await {
+pub async fn show(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+) -> Response {
+    match api_caller(&state, &headers, ip).await {
         Ok(_) => xml(
             StatusCode::OK,
             "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Projects/>\n".into(),
@@ -40,6 +45,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
                     StatusCode::SERVICE_UNAVAILABLE
                 }
                 AuthError::Service(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                AuthError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::UNAUTHORIZED,
             };
             let message = match &e {

@@ -11,6 +11,7 @@ mod version;
 use crate::server::app::AppState;
 use crate::server::auth::{api_caller, AuthError, Caller};
 use crate::server::error::{invalid_sentence, ServiceError};
+use crate::server::limits::{retry_after_secs, ClientIp};
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
@@ -90,6 +91,11 @@ pub enum ApiError {
     Message(StatusCode, String),
     /// 401, with a Basic challenge so that curl and browsers know what to do.
     Unauthorized(String),
+    /// 429 with `Retry-After`, after too many failed authentications.
+    TooManyRequests {
+        message: String,
+        retry_after: u64,
+    },
     /// 422 with GoCD's `errors` object.
     Unprocessable {
         message: String,
@@ -134,6 +140,15 @@ impl IntoResponse for ApiError {
                 Json(json!({ "message": message, "data": { "errors": errors }, "errors": errors })),
             )
                 .into_response(),
+            ApiError::TooManyRequests {
+                message,
+                retry_after,
+            } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, retry_after.to_string())],
+                Json(json!({ "message": message })),
+            )
+                .into_response(),
             ApiError::UnprocessableEntity(body) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
             }
@@ -176,6 +191,10 @@ impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::Service(e) => e.into(),
+            AuthError::Throttled(wait) => ApiError::TooManyRequests {
+                message: e.to_string(),
+                retry_after: retry_after_secs(wait),
+            },
             e => ApiError::Unauthorized(e.to_string()),
         }
     }
@@ -186,7 +205,8 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Ok(api_caller(state, &parts.headers).await?)
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
+        Ok(api_caller(state, &parts.headers, ip).await?)
     }
 }
 
