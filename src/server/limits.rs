@@ -51,7 +51,7 @@ impl AuthThrottle {
                 .filter_map(|v| v.to_str().ok())
                 .flat_map(|v| v.split(','))
                 .filter_map(|v| v.trim().parse::<IpAddr>().ok())
-                .last()
+                .next_back()
         });
         from_header
             .or(peer.map(|p| p.ip()))
