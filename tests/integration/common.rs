@@ -204,7 +204,7 @@ impl TestApp {
         app
     }
 
-    async fn open(
+    pub async fn open(
         db_args: DbArgs,
         settings: Settings,
         storage: std::sync::Arc<Storage>,

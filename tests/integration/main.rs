@@ -3,6 +3,8 @@
 mod admin_api;
 mod api_base;
 mod common;
+mod faults;
+mod hardening;
 mod scale_out;
 mod secrets;
 mod tokens_api;
