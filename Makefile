@@ -13,7 +13,7 @@ BINARYEN_VERSION := 132.0.0
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 BIN := $(abspath $(TARGET_DIR)/release/tollgate)
 
-.PHONY: all tools build run test lint unit e2e e2e-deps csr-check fmt clean
+.PHONY: all tools build run test lint unit e2e e2e-deps csr-check fmt clean fuzz
 
 all: build
 
@@ -65,6 +65,10 @@ csr-check:
 unit:
 	cargo test --features ssr
 	TOLLGATE_TEST_DB=postgres cargo test --features ssr --test integration
+
+# The long fuzz run: 25,000 random cases per property, 100,000 in all.
+fuzz:
+	PROPTEST_CASES=25000 TOLLGATE_FUZZ_RANDOM=1 cargo test --release --features ssr --test integration fuzz -- --nocapture
 
 e2e-deps:
 	@command -v chromium >/dev/null \

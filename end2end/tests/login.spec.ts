@@ -4,6 +4,10 @@ import { login, waitForHydration, ADMIN_PASSWORD } from "./helpers";
 test("admin signs in, sees the shell, and signs out", async ({ page }) => {
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
+  // Content-Security-Policy violations and failed loads show up as console errors.
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
 
   await login(page);
   await expect(page).toHaveURL(/\/go\/access_tokens$/);

@@ -27,6 +27,9 @@ pub enum AppError {
     Invalid(String),
     #[error("{0}")]
     Conflict(String),
+    /// A request the server could not even read (malformed arguments).
+    #[error("Bad request: {0}")]
+    BadRequest(String),
     #[error("The service is temporarily unavailable. Please try again.")]
     Unavailable,
     /// Anything else, including transport errors between browser and server.
@@ -38,7 +41,11 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
     type Encoder = leptos::server_fn::codec::JsonEncoding;
 
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
-        AppError::Internal(value.to_string())
+        use leptos::server_fn::error::ServerFnErrorErr as E;
+        match value {
+            E::Args(m) | E::Deserialization(m) | E::MissingArg(m) => AppError::BadRequest(m),
+            other => AppError::Internal(other.to_string()),
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! The router: pages, server functions, the REST API, sign-in and static files.
 
 use crate::app::{shell, App};
-use crate::model::{safe_redirect_target, HOME_PATH, LOGIN_PATH, LOGIN_SUBMIT_PATH, LOGOUT_PATH};
+use crate::model::{
+    safe_redirect_target, AppError, HOME_PATH, LOGIN_PATH, LOGIN_SUBMIT_PATH, LOGOUT_PATH,
+};
 use crate::server::auth::{self, session, session_user};
 use crate::server::config::Settings;
 use crate::server::db::Db;
@@ -100,7 +102,7 @@ async fn require_page_session(
 ) -> Response {
     let path = req.uri().path().to_string();
     if path.starts_with("/go/fn/") {
-        let mut res = next.run(req).await;
+        let mut res = server_fn_status(next.run(req).await).await;
         res.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         return res;
@@ -134,6 +136,31 @@ async fn require_page_session(
         )
             .into_response(),
     }
+}
+
+/// Server functions answer every error with 500; give each its real status
+/// (the browser side decodes any 4xx or 5xx the same way).
+async fn server_fn_status(res: Response) -> Response {
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1024 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = match error {
+            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 fn urlencode(s: &str) -> String {

@@ -4,6 +4,7 @@ mod admin_api;
 mod api_base;
 mod common;
 mod faults;
+mod fuzz;
 mod hardening;
 mod scale_out;
 mod secrets;
