@@ -1,7 +1,7 @@
 //! The command line: `serve` (the default) and `user ...` for operators.
 
 use crate::server::app::{build_router, AppState};
-use crate::server::config::{Cli, Command, ServeArgs, Settings, UserCommand};
+use crate::server::config::{Cli, Command, DevCommand, ServeArgs, Settings, UserCommand};
 use crate::server::db;
 use crate::server::tokens::last_used::spawn_flusher;
 use crate::server::users::service::{self, NewUser, UserPatch};
@@ -23,6 +23,7 @@ pub async fn main() -> ExitCode {
     let result = match command {
         Command::Serve(args) => serve(args).await,
         Command::User { db, command } => user(db, command).await,
+        Command::Dev { db, command } => dev(db, command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -106,6 +107,25 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down");
+}
+
+async fn dev(db_args: crate::server::config::DbArgs, command: DevCommand) -> Result<(), String> {
+    let db = db::connect(&db_args).await.map_err(|e| e.to_string())?;
+    let result = match command {
+        DevCommand::Seed { users, tokens } => {
+            let started = std::time::Instant::now();
+            let r = crate::server::dev::seed(&db, users, tokens).await;
+            if r.is_ok() {
+                println!(
+                    "Seeded {users} users and {tokens} tokens in {:.1} s.",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            r
+        }
+    };
+    db.pool.close().await;
+    result.map_err(|e| e.to_string())
 }
 
 fn read_password_stdin() -> Result<SecretString, String> {

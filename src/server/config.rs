@@ -19,12 +19,30 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web UI and the API (the default).
     Serve(ServeArgs),
+    /// Development tools.
+    Dev {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(subcommand)]
+        command: DevCommand,
+    },
     /// Manage users without the web UI.
     User {
         #[command(flatten)]
         db: DbArgs,
         #[command(subcommand)]
         command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Fill the database with generated users and tokens (for benchmarks).
+    Seed {
+        #[arg(long, default_value_t = 1000)]
+        users: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        tokens: usize,
     },
 }
 

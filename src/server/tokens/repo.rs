@@ -344,3 +344,62 @@ pub async fn active_counts(db: &Db) -> Result<std::collections::HashMap<i64, i64
     .await?;
     Ok(rows.into_iter().collect())
 }
+
+/// A generated token row, for the development seeder.
+pub struct SeedToken {
+    pub hash: String,
+    pub description: String,
+    pub user_id: i64,
+    pub username: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+    pub revoked_by: Option<String>,
+}
+
+/// Inserts many tokens with one statement (the seeder's bulk path).
+pub async fn bulk_insert(
+    tx: &mut Transaction<'_, Any>,
+    rows: &[SeedToken],
+) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    const COLS: usize = 9;
+    let mut sql = String::from(
+        "INSERT INTO access_tokens (token_hash, description, user_id, username, search_text, \
+         created_at, revoked, revoked_at, revoked_by) VALUES ",
+    );
+    for i in 0..rows.len() {
+        if i > 0 {
+            sql.push(',');
+        }
+        let b = i * COLS;
+        sql.push_str(&format!(
+            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5,
+            b + 6,
+            b + 7,
+            b + 8,
+            b + 9
+        ));
+    }
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for r in rows {
+        q = q
+            .bind(&r.hash)
+            .bind(&r.description)
+            .bind(r.user_id)
+            .bind(&r.username)
+            .bind(search_text(&r.description, &r.username))
+            .bind(r.created_at)
+            .bind(i64::from(r.revoked_at.is_some()))
+            .bind(r.revoked_at)
+            .bind(&r.revoked_by);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}

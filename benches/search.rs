@@ -1,0 +1,189 @@
+//! Admin live search at scale: p50 and p95 of the server function's work (list
+//! plus per-tab counts) and of the REST search, over a fixed set of queries.
+//!
+//! Needs a seeded database:
+//!   tollgate dev seed --users 1000 --tokens 1000000 --database-url sqlite://bench/1m.db
+//!   TOLLGATE_BENCH_DB=sqlite://bench/1m.db cargo bench --features ssr --bench search
+//! Without TOLLGATE_BENCH_DB it prints this and exits.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use std::time::{Duration, Instant};
+use tollgate::model::{TokenFilter, ADMIN_PAGE_SIZE};
+use tollgate::server::auth::{session, AuthMethod, Caller};
+use tollgate::server::config::{DbArgs, Settings};
+use tollgate::server::tokens::service::AdminListQuery;
+use tollgate::server::users::service::{self, NewUser};
+use tollgate::server::users::{repo, Actor};
+use tollgate::server::{build_router, db, AppState};
+use tower::ServiceExt;
+
+/// Common, rare and absent substrings of 1 to 3+ characters, ASCII and not.
+const QUERIES: &[&str] = &[
+    "a",
+    "z",
+    "é",
+    "日",
+    "de",
+    "zq",
+    "ß",
+    "dep",
+    "bot",
+    "qqq",
+    "café",
+    "straße",
+    "日本",
+    "nightly",
+    "build agent",
+    "user00042",
+    "12345",
+    "xyzzy",
+    "%",
+    "_",
+];
+const RUNS: usize = 15;
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[tokio::main]
+async fn main() {
+    let Ok(url) = std::env::var("TOLLGATE_BENCH_DB") else {
+        println!("set TOLLGATE_BENCH_DB to a seeded database (see benches/search.rs); skipping");
+        return;
+    };
+    let db = db::connect(&DbArgs {
+        database_url: url.clone(),
+        db_max_connections: 4,
+        db_acquire_timeout: 10,
+    })
+    .await
+    .unwrap();
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM access_tokens")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let admin = match repo::find_by_login(&db, "benchadmin").await.unwrap() {
+        Some(u) => u,
+        None => service::create(
+            &db,
+            &Actor::Operator,
+            NewUser {
+                login_name: "benchadmin".into(),
+                display_name: None,
+                email: None,
+                email_me: false,
+                checkin_aliases: vec![],
+                password: Some("bench-password".to_string().into()),
+                admin: true,
+                enabled: true,
+            },
+        )
+        .await
+        .unwrap(),
+    };
+    let cookie = session::create(&db, admin.id, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    let cookie = format!(
+        "{}={}",
+        session::COOKIE_NAME,
+        secrecy::ExposeSecret::expose_secret(&cookie)
+    );
+    let state = AppState::new(db.clone(), Settings::default());
+    let router = build_router(state.clone());
+    let caller = Caller {
+        user: admin,
+        method: AuthMethod::Session,
+    };
+
+    println!(
+        "{total} tokens in {}",
+        if url.starts_with("sqlite") {
+            "SQLite"
+        } else {
+            "PostgreSQL"
+        }
+    );
+    println!(
+        "{:<14} {:>12} {:>12} {:>12} {:>12} {:>8}",
+        "query", "fn p50 ms", "fn p95 ms", "rest p50 ms", "rest p95 ms", "hits"
+    );
+    let (mut all_fn, mut all_rest) = (Vec::new(), Vec::new());
+    for q in QUERIES {
+        let (mut f, mut r) = (Vec::new(), Vec::new());
+        let mut hits = 0;
+        for _ in 0..RUNS {
+            // What the page's server function does: the first page and the counts.
+            let t = Instant::now();
+            let page = state
+                .tokens
+                .admin_list(
+                    &caller,
+                    AdminListQuery {
+                        filter: TokenFilter::Active,
+                        q: Some(q.to_string()),
+                        page_size: Some(ADMIN_PAGE_SIZE),
+                        after: None,
+                    },
+                )
+                .await
+                .unwrap();
+            let counts = state.tokens.admin_counts(&caller, Some(q)).await.unwrap();
+            f.push(t.elapsed());
+            hits = counts.0;
+            let _ = page;
+
+            let uri = format!(
+                "/go/api/admin/access_tokens?page_size={ADMIN_PAGE_SIZE}&q={}",
+                url::form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
+            );
+            let req = Request::builder()
+                .uri(uri)
+                .header(header::ACCEPT, "application/vnd.go.cd.v1+json")
+                .header(header::COOKIE, &cookie)
+                .body(Body::empty())
+                .unwrap();
+            let t = Instant::now();
+            let res = router.clone().oneshot(req).await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            let _ = axum::body::to_bytes(res.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            r.push(t.elapsed());
+        }
+        f.sort();
+        r.sort();
+        println!(
+            "{:<14} {:>12.2} {:>12.2} {:>12.2} {:>12.2} {:>8}",
+            format!("{q:?}"),
+            ms(pct(&f, 0.5)),
+            ms(pct(&f, 0.95)),
+            ms(pct(&r, 0.5)),
+            ms(pct(&r, 0.95)),
+            if hits >= 1000 {
+                "1000+".to_string()
+            } else {
+                hits.to_string()
+            }
+        );
+        all_fn.extend(f);
+        all_rest.extend(r);
+    }
+    all_fn.sort();
+    all_rest.sort();
+    println!(
+        "{:<14} {:>12.2} {:>12.2} {:>12.2} {:>12.2}",
+        "ALL",
+        ms(pct(&all_fn, 0.5)),
+        ms(pct(&all_fn, 0.95)),
+        ms(pct(&all_rest, 0.5)),
+        ms(pct(&all_rest, 0.95))
+    );
+    db.pool.close().await;
+}

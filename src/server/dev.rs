@@ -1,0 +1,141 @@
+//! `tollgate dev seed`: fills a database with realistic users and tokens, fast,
+//! for benchmarks and demos. Never for production data.
+
+use crate::server::db::Db;
+use crate::server::error::ServiceError;
+use crate::server::time::now_millis;
+use crate::server::tokens::repo::{self as tokens_repo, SeedToken};
+use crate::server::users::password;
+use crate::server::users::repo::{self as users_repo, NewUserRow};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::seq::IndexedRandom;
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+const WORDS: &[&str] = &[
+    "deploy",
+    "ci",
+    "nightly",
+    "backup",
+    "release",
+    "laptop",
+    "grafana",
+    "terraform",
+    "jenkins",
+    "monitoring",
+    "build agent",
+    "docs bot",
+    "sync",
+    "migration",
+    "staging",
+    "prod",
+    "metrics",
+    "café",
+    "Straße",
+    "Überwachung",
+    "日本",
+    "script",
+    "cron",
+    "pipeline",
+    "webhook",
+    "reporting",
+];
+
+/// Rows per INSERT statement and rows per transaction.
+const CHUNK: usize = 500;
+const PER_TX: usize = 20_000;
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template(&format!(
+            "{what:>7} [{{bar:40}}] {{pos}}/{{len}} ({{per_sec}}, {{eta}} left)"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    pb
+}
+
+pub async fn seed(db: &Db, users: usize, tokens: usize) -> Result<(), ServiceError> {
+    let hash = password::hash("seed-password".to_string().into()).await?;
+    let pb = bar(users as u64, "users");
+    let now = now_millis();
+    for i in 0..users {
+        let name = format!("user{i:05}");
+        users_repo::insert(
+            db,
+            NewUserRow {
+                login_name: &name,
+                display_name: &format!("Seed User {i}"),
+                email: None,
+                email_me: false,
+                checkin_aliases: "",
+                password_hash: &hash,
+                is_admin: false,
+                enabled: true,
+                created_at: now,
+            },
+        )
+        .await?;
+        pb.inc(1);
+    }
+    pb.finish();
+    let owners: Vec<(i64, String)> = users_repo::list(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.login_name))
+        .collect();
+    if owners.is_empty() {
+        return Err(ServiceError::BadRequest(
+            "no users to own the tokens".into(),
+        ));
+    }
+
+    let pb = bar(tokens as u64, "tokens");
+    let start = now - 365 * 24 * 3600 * 1000;
+    let mut done = 0;
+    while done < tokens {
+        let mut tx = db.pool.begin().await?;
+        let in_tx = PER_TX.min(tokens - done);
+        let mut written = 0;
+        while written < in_tx {
+            let n = CHUNK.min(in_tx - written);
+            let rows: Vec<SeedToken> = {
+                let mut rng = rand::rng();
+                (0..n)
+                    .map(|k| {
+                        let (user_id, username) = owners.choose(&mut rng).expect("owners").clone();
+                        let a = WORDS.choose(&mut rng).expect("words");
+                        let b = WORDS.choose(&mut rng).expect("words");
+                        let seq = done + written + k;
+                        // Spread over the past year, oldest first.
+                        let created_at = start + (seq as i64) * (now - start) / tokens as i64;
+                        let revoked = rng.random_ratio(1, 10);
+                        let mut secret = [0u8; 32];
+                        rng.fill(&mut secret);
+                        SeedToken {
+                            hash: Sha256::digest(secret)
+                                .iter()
+                                .map(|x| format!("{x:02x}"))
+                                .collect(),
+                            description: format!("{a} {b} {}", rng.random_range(0..100_000)),
+                            user_id,
+                            username,
+                            created_at,
+                            revoked_at: revoked.then_some(created_at + 1000),
+                            revoked_by: revoked.then(|| "admin".to_string()),
+                        }
+                    })
+                    .collect()
+            };
+            tokens_repo::bulk_insert(&mut tx, &rows).await?;
+            written += n;
+            pb.inc(n as u64);
+        }
+        tx.commit().await?;
+        done += in_tx;
+    }
+    pb.finish();
+    Ok(())
+}
