@@ -13,7 +13,7 @@ BINARYEN_VERSION := 132.0.0
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 BIN := $(abspath $(TARGET_DIR)/release/tollgate)
 
-.PHONY: all tools build run test lint unit e2e e2e-deps csr-check fmt clean fuzz
+.PHONY: all tools build run test lint unit e2e e2e-deps csr-check fmt clean fuzz bench bench-tools bench-load bench-search
 
 all: build
 
@@ -63,8 +63,29 @@ csr-check:
 # Unit and integration tests on SQLite, then the integration suite again on
 # PostgreSQL (each test on a database of its own, created and dropped).
 unit:
+	cargo bench --features ssr --no-run
 	cargo test --features ssr
 	TOLLGATE_TEST_DB=postgres cargo test --features ssr --test integration
+
+## ---- benchmarks (not part of `make test`; `make test` only compiles them) ----
+
+bench-tools:
+	@command -v wrk >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }
+
+# The quick ones: the verify micro-benchmark and the SQLite load run.
+bench: build bench-tools
+	cargo bench --features ssr --bench verify
+	TOLLGATE_BIN=$(BIN) scripts/bench-load.sh sqlite
+
+# The load runs on both backends.
+bench-load: build bench-tools
+	TOLLGATE_BIN=$(BIN) scripts/bench-load.sh sqlite
+	TOLLGATE_BIN=$(BIN) scripts/bench-load.sh postgres
+
+# Live search at a million tokens (seeds bench/1m.db once, about a minute or two).
+bench-search: build
+	@test -f bench/1m.db || $(BIN) dev seed --users 1000 --tokens 1000000 --database-url sqlite://bench/1m.db
+	TOLLGATE_BENCH_DB=sqlite://bench/1m.db cargo bench --features ssr --bench search
 
 # The long fuzz run: 25,000 random cases per property, 100,000 in all.
 fuzz:

@@ -82,6 +82,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         Ok(n) => tracing::info!(tokens = n, "requests drained; last-used times flushed"),
         Err(e) => tracing::error!(error = %e, "could not flush last-used times at shutdown"),
     }
+    tracing::info!(
+        writes = tokens.last_used.writes(),
+        flushes = tokens.last_used.flushes(),
+        lookups = tokens.lookups(),
+        "last-used totals since start"
+    );
     db.pool.close().await;
     Ok(())
 }

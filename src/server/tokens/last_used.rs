@@ -14,6 +14,8 @@ pub struct LastUsed {
     pending: Mutex<HashMap<i64, i64>>,
     /// Rows written by flushes since start (for tests and benchmarks).
     writes: AtomicU64,
+    /// Flushes that wrote something, since start.
+    flushes: AtomicU64,
 }
 
 fn keep_newest(map: &mut HashMap<i64, i64>, id: i64, at: i64) {
@@ -39,6 +41,10 @@ impl LastUsed {
         self.writes.load(Ordering::Relaxed)
     }
 
+    pub fn flushes(&self) -> u64 {
+        self.flushes.load(Ordering::Relaxed)
+    }
+
     /// Writes what has been recorded, in one transaction. On failure the batch
     /// goes back into memory (merged with newer uses) for the next flush.
     pub async fn flush(&self, db: &Db) -> Result<usize, sqlx::Error> {
@@ -60,6 +66,7 @@ impl LastUsed {
         match result {
             Ok(()) => {
                 self.writes.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                self.flushes.fetch_add(1, Ordering::Relaxed);
                 Ok(batch.len())
             }
             Err(e) => {
