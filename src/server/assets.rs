@@ -3,6 +3,7 @@
 //! precompresses the release site; the brotli or gzip copy is sent when the
 //! client accepts it.
 
+use crate::server::hex;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
@@ -64,10 +65,6 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
             .insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
     }
     res
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// True when the WASM bundle was embedded (a `cargo leptos build` ran first).

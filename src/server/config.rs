@@ -83,15 +83,26 @@ pub struct DbArgs {
     /// sqlite://PATH (created if absent) or postgres://...
     #[arg(
         long,
+        global = true,
         env = "DATABASE_URL",
         default_value = "sqlite://data/tollgate.db"
     )]
     pub database_url: String,
     /// Largest number of pooled database connections.
-    #[arg(long, env = "TOLLGATE_DB_MAX_CONNECTIONS", default_value_t = 10)]
+    #[arg(
+        long,
+        global = true,
+        env = "TOLLGATE_DB_MAX_CONNECTIONS",
+        default_value_t = 10
+    )]
     pub db_max_connections: u32,
     /// Seconds to wait for a database connection before answering 503.
-    #[arg(long, env = "TOLLGATE_DB_ACQUIRE_TIMEOUT", default_value_t = 5)]
+    #[arg(
+        long,
+        global = true,
+        env = "TOLLGATE_DB_ACQUIRE_TIMEOUT",
+        default_value_t = 5
+    )]
     pub db_acquire_timeout: u64,
 }
 

@@ -10,7 +10,6 @@ use crate::server::users::repo::{self as users_repo, NewUserRow};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::IndexedRandom;
 use rand::Rng;
-use sha2::{Digest, Sha256};
 
 const WORDS: &[&str] = &[
     "deploy",
@@ -115,10 +114,7 @@ pub async fn seed(db: &Db, users: usize, tokens: usize) -> Result<(), ServiceErr
                         let mut secret = [0u8; 32];
                         rng.fill(&mut secret);
                         SeedToken {
-                            hash: Sha256::digest(secret)
-                                .iter()
-                                .map(|x| format!("{x:02x}"))
-                                .collect(),
+                            hash: crate::server::sha256_hex(&secret),
                             description: format!("{a} {b} {}", rng.random_range(0..100_000)),
                             user_id,
                             username,

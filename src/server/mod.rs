@@ -15,3 +15,33 @@ pub mod tokens;
 pub mod users;
 
 pub use app::{build_router, AppState};
+
+/// Lower-case hex, without a `format!` per byte (this is on the token-check
+/// hot path).
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    out
+}
+
+/// The SHA-256 of `input`, as lower-case hex.
+pub fn sha256_hex(input: &[u8]) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(input))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hex_and_sha256() {
+        assert_eq!(super::hex(&[0x00, 0x9f, 0xff]), "009fff");
+        assert_eq!(
+            super::sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

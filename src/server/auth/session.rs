@@ -8,7 +8,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
-use sha2::{Digest, Sha256};
 use sqlx::{Any, Transaction};
 use std::time::Duration;
 
@@ -17,8 +16,7 @@ pub const COOKIE_NAME: &str = "tollgate_session";
 const COOKIE_VALUE_MAX: usize = 64;
 
 fn hash(id: &str) -> String {
-    let digest = Sha256::digest(id.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::server::sha256_hex(id.as_bytes())
 }
 
 /// Starts a session; the returned secret goes into the cookie and nowhere else.

@@ -5,7 +5,6 @@
 
 use rand::distr::{Alphanumeric, SampleString};
 use secrecy::{ExposeSecret, SecretString};
-use sha2::{Digest, Sha256};
 
 pub const PREFIX: &str = "tgp_";
 const RANDOM_LEN: usize = 30;
@@ -35,14 +34,18 @@ pub enum FormatError {
     Checksum,
 }
 
-fn checksum(random: &str) -> String {
-    let mut n = crc32fast::hash(random.as_bytes()) as u64;
+fn checksum_bytes(random: &str) -> [u8; CHECKSUM_LEN] {
+    let mut n = u64::from(crc32fast::hash(random.as_bytes()));
     let mut out = [b'0'; CHECKSUM_LEN];
     for slot in out.iter_mut().rev() {
         *slot = BASE62[(n % 62) as usize];
         n /= 62;
     }
-    String::from_utf8(out.to_vec()).expect("base62 is ASCII")
+    out
+}
+
+fn checksum(random: &str) -> String {
+    String::from_utf8(checksum_bytes(random).to_vec()).expect("base62 is ASCII")
 }
 
 impl PlainToken {
@@ -63,15 +66,14 @@ impl PlainToken {
             return Err(FormatError::Malformed);
         }
         let (random, sum) = body.split_at(RANDOM_LEN);
-        if checksum(random) != sum {
+        if checksum_bytes(random) != sum.as_bytes() {
             return Err(FormatError::Checksum);
         }
         Ok(PlainToken(SecretString::from(raw.to_string())))
     }
 
     pub fn hash(&self) -> TokenHash {
-        let digest = Sha256::digest(self.0.expose_secret().as_bytes());
-        TokenHash(digest.iter().map(|b| format!("{b:02x}")).collect())
+        TokenHash(crate::server::sha256_hex(self.0.expose_secret().as_bytes()))
     }
 
     /// The plaintext, for the one response that hands it to its owner.
