@@ -361,3 +361,33 @@ impl TestApp {
         set.split(';').next().unwrap().to_string()
     }
 }
+
+/// Starts the real `tollgate serve` binary on an ephemeral port with the test
+/// admin's password; returns the child and the address it printed.
+pub async fn spawn_server(
+    url: &str,
+    extra: &[&str],
+) -> (tokio::process::Child, std::net::SocketAddr) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--database-url", url])
+        .args(extra)
+        .env("TOLLGATE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("the server did not start")
+            .unwrap()
+            .expect("the server exited");
+        if let Some(a) = line.strip_prefix("tollgate is serving on http://") {
+            break a.parse().unwrap();
+        }
+    };
+    (child, addr)
+}

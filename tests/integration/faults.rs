@@ -4,34 +4,9 @@
 use crate::common::*;
 use axum::http::{Method, StatusCode};
 use serde_json::json;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::AsyncBufReadExt;
-
-async fn start(url: &str) -> (tokio::process::Child, SocketAddr) {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--database-url", url])
-        .env("TOLLGATE_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = loop {
-        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("the server did not start")
-            .unwrap()
-            .expect("the server exited");
-        if let Some(a) = line.strip_prefix("tollgate is serving on http://") {
-            break a.parse().unwrap();
-        }
-    };
-    (child, addr)
-}
 
 /// Runs the real binary under concurrent creates and revokes, kills it with
 /// SIGKILL mid-load, restarts it on the same database, and checks that every
@@ -39,7 +14,7 @@ async fn start(url: &str) -> (tokio::process::Child, SocketAddr) {
 #[tokio::test]
 async fn kill_9_under_load_loses_nothing_acknowledged() {
     let (storage, url) = Storage::new().await;
-    let (mut child, addr) = start(&url).await;
+    let (mut child, addr) = spawn_server(&url, &[]).await;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -111,7 +86,7 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
     }
 
     // Restart on the same database (SQLite recovers its WAL on open).
-    let (mut child, _) = start(&url).await;
+    let (mut child, _) = spawn_server(&url, &[]).await;
     let db = tollgate::server::db::connect(&tollgate::server::config::DbArgs {
         database_url: url.clone(),
         db_max_connections: 1,

@@ -377,35 +377,8 @@ async fn an_unreachable_database_at_start_is_a_clear_error() {
 /// was holding in memory, so nothing buffered is lost.
 #[tokio::test]
 async fn sigterm_flushes_last_used_times_before_exit() {
-    use tokio::io::AsyncBufReadExt;
     let (storage, url) = Storage::new().await;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--database-url",
-            &url,
-            "--last-used-flush-secs",
-            "3600",
-        ])
-        .env("TOLLGATE_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr: SocketAddr = loop {
-        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("the server did not start")
-            .unwrap()
-            .expect("the server exited");
-        if let Some(a) = line.strip_prefix("tollgate is serving on http://") {
-            break a.parse().unwrap();
-        }
-    };
+    let (mut child, addr) = spawn_server(&url, &["--last-used-flush-secs", "3600"]).await;
     let http = Http::new(addr);
     let (s, body) = http
         .api(

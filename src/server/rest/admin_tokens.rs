@@ -2,7 +2,7 @@
 //! GoCD's list has no paging; tollgate keeps its shape and adds optional `q`,
 //! `page_size` and `after`, with a `next` link while more remain.
 
-use super::tokens::{filter_param, list_json, no_store, token_id, token_json};
+use super::tokens::{filter_param, list_json, no_store, token_id, token_json, RevokeBody};
 use super::{base_url, link, ApiError, GoJson};
 use crate::model::TokenView;
 use crate::server::app::AppState;
@@ -11,7 +11,6 @@ use crate::server::tokens::service::AdminListQuery;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde::Deserialize;
 
 const BASE: &str = "/go/api/admin/access_tokens";
 
@@ -83,11 +82,6 @@ pub async fn show(
         &token.view(),
         true,
     )))
-}
-
-#[derive(Deserialize)]
-pub struct RevokeBody {
-    revoke_cause: Option<String>,
 }
 
 pub async fn revoke(

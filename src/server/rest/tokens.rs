@@ -136,9 +136,10 @@ pub async fn create(
     Ok(no_store(v))
 }
 
+/// `{"revoke_cause": "..."}`, optional; a blank body is `{}`.
 #[derive(Deserialize)]
 pub struct RevokeBody {
-    revoke_cause: Option<String>,
+    pub revoke_cause: Option<String>,
 }
 
 pub async fn revoke(
