@@ -63,7 +63,7 @@ csr-check:
 # Unit and integration tests on SQLite, then the integration suite again on
 # PostgreSQL (each test on a database of its own, created and dropped).
 unit:
-	cargo bench --features ssr --no-run
+	cargo bench --features ssr --benches --no-run
 	cargo test --features ssr
 	TOLLGATE_TEST_DB=postgres cargo test --features ssr --test integration
 
