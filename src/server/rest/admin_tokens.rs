@@ -2,7 +2,9 @@
 //! GoCD's list has no paging; tollgate keeps its shape and adds optional `q`,
 //! `page_size` and `after`, with a `next` link while more remain.
 
-use super::tokens::{filter_param, list_json, no_store, token_id, token_json, RevokeBody};
+use super::tokens::{
+    filter_param, list_json, no_store, query_param, token_id, token_json, RevokeBody,
+};
 use super::{base_url, link, ApiError, GoJson};
 use crate::model::TokenView;
 use crate::server::app::AppState;
@@ -14,14 +16,6 @@ use axum::response::Response;
 
 const BASE: &str = "/go/api/admin/access_tokens";
 
-fn param(query: Option<&str>, name: &str) -> Option<String> {
-    query.and_then(|q| {
-        url::form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    })
-}
-
 pub async fn index(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -30,7 +24,7 @@ pub async fn index(
 ) -> Result<Response, ApiError> {
     let query = query.as_deref();
     let filter = filter_param(query)?;
-    let page_size = match param(query, "page_size") {
+    let page_size = match query_param(query, "page_size") {
         None => None,
         Some(raw) => Some(raw.trim().parse::<i64>().map_err(|_| {
             ApiError::new(
@@ -39,14 +33,14 @@ pub async fn index(
             )
         })?),
     };
-    let after = param(query, "after");
+    let after = query_param(query, "after");
     let page = state
         .tokens
         .admin_list(
             &caller,
             AdminListQuery {
                 filter,
-                q: param(query, "q"),
+                q: query_param(query, "q"),
                 page_size,
                 after,
             },
@@ -58,7 +52,7 @@ pub async fn index(
     if let Some(next) = page.next {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
         for name in ["filter", "q", "page_size"] {
-            if let Some(v) = param(query, name) {
+            if let Some(v) = query_param(query, name) {
                 q.append_pair(name, &v);
             }
         }

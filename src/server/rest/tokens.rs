@@ -48,14 +48,19 @@ pub fn list_json(base: &str, path: &str, tokens: &[TokenView], admin: bool) -> V
     })
 }
 
+/// The first value of query parameter `name`, decoded.
+pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    query.and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    })
+}
+
 /// Reads `filter` from the query string: blank is active, unknown is a 400.
 pub fn filter_param(query: Option<&str>) -> Result<TokenFilter, ApiError> {
-    let raw = query.and_then(|q| {
-        url::form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == "filter")
-            .map(|(_, v)| v.into_owned())
-    });
-    TokenFilter::parse(raw.as_deref()).map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, m))
+    TokenFilter::parse(query_param(query, "filter").as_deref())
+        .map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, m))
 }
 
 /// Path ids that are not numbers name no token: 404, as for unknown ids.

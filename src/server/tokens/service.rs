@@ -229,28 +229,37 @@ impl Tokens {
         cause: Option<&str>,
     ) -> Result<AccessToken, ServiceError> {
         refuse_bearer(caller)?;
+        self.revoke(id, Some(caller.user.id), &caller.user.login_name, cause)
+            .await
+    }
+
+    /// Revokes `id` for `by`; `owner` limits it to that user's tokens (`None`:
+    /// anyone's, for admins). Unknown (or not the owner's) is 404, already
+    /// revoked is 409.
+    async fn revoke(
+        &self,
+        id: i64,
+        owner: Option<i64>,
+        by: &str,
+        cause: Option<&str>,
+    ) -> Result<AccessToken, ServiceError> {
         let cause = revoke_cause(cause)?;
-        let user = &caller.user;
-        match repo::revoke(
-            &self.db,
-            id,
-            Some(user.id),
-            &user.login_name,
-            cause.as_deref(),
-            now_millis(),
-        )
-        .await?
+        if let Some(t) =
+            repo::revoke(&self.db, id, owner, by, cause.as_deref(), now_millis()).await?
         {
-            Some(t) => {
-                tracing::info!(token_id = t.id, by = %user.login_name, "access token revoked");
-                Ok(self.fresh(t))
-            }
-            None => match repo::find_for_user(&self.db, user.id, id).await? {
-                Some(_) => Err(ServiceError::Conflict(
-                    "Access token has already been revoked!".into(),
-                )),
-                None => Err(not_found(id)),
-            },
+            tracing::info!(token_id = t.id, by = %by, by_admin = owner.is_none(), "access token revoked");
+            return Ok(self.fresh(t));
+        }
+        let exists = match owner {
+            Some(user_id) => repo::find_for_user(&self.db, user_id, id).await?.is_some(),
+            None => repo::find(&self.db, id).await?.is_some(),
+        };
+        if exists {
+            Err(ServiceError::Conflict(
+                "Access token has already been revoked!".into(),
+            ))
+        } else {
+            Err(not_found(id))
         }
     }
 
@@ -331,20 +340,7 @@ impl Tokens {
         cause: Option<&str>,
     ) -> Result<AccessToken, ServiceError> {
         require_admin(caller)?;
-        let cause = revoke_cause(cause)?;
-        let by = &caller.user.login_name;
-        match repo::revoke(&self.db, id, None, by, cause.as_deref(), now_millis()).await? {
-            Some(t) => {
-                tracing::info!(token_id = t.id, by = %by, "access token revoked by an admin");
-                Ok(self.fresh(t))
-            }
-            None => match repo::find(&self.db, id).await? {
-                Some(_) => Err(ServiceError::Conflict(
-                    "Access token has already been revoked!".into(),
-                )),
-                None => Err(not_found(id)),
-            },
-        }
+        self.revoke(id, None, &caller.user.login_name, cause).await
     }
 
     /// What a presented Bearer token proves. Malformed tokens (wrong prefix,
