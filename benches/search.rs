@@ -9,7 +9,7 @@
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use std::time::{Duration, Instant};
-use tollgate::model::{TokenFilter, ADMIN_PAGE_SIZE};
+use tollgate::model::{TokenFilter, ADMIN_PAGE_SIZE, COUNT_CAP};
 use tollgate::server::auth::{session, AuthMethod, Caller};
 use tollgate::server::config::{DbArgs, Settings};
 use tollgate::server::tokens::service::AdminListQuery;
@@ -26,10 +26,13 @@ const QUERIES: &[&str] = &[
     "日",
     "de",
     "zq",
+    "☃",
+    "zü",
     "ß",
     "dep",
     "bot",
     "qqq",
+    "zürich",
     "café",
     "straße",
     "日本",
@@ -111,33 +114,45 @@ async fn main() {
         }
     );
     println!(
-        "{:<14} {:>12} {:>12} {:>12} {:>12} {:>8}",
-        "query", "fn p50 ms", "fn p95 ms", "rest p50 ms", "rest p95 ms", "hits"
+        "{:<14} {:>10} {:>10} {:>10} {:>10} {:>10} {:>7} {:>7}",
+        "query",
+        "fn p50 ms",
+        "fn p95 ms",
+        "rev p95 ms",
+        "rest p50",
+        "rest p95",
+        "active",
+        "revoked"
     );
     let (mut all_fn, mut all_rest) = (Vec::new(), Vec::new());
     for q in QUERIES {
-        let (mut f, mut r) = (Vec::new(), Vec::new());
-        let mut hits = 0;
+        let (mut f, mut rev, mut r) = (Vec::new(), Vec::new(), Vec::new());
+        let mut hits = (0, 0);
         for _ in 0..RUNS {
-            // What the page's server function does: the first page and the counts.
-            let t = Instant::now();
-            let page = state
-                .tokens
-                .admin_list(
-                    &caller,
-                    AdminListQuery {
-                        filter: TokenFilter::Active,
-                        q: Some(q.to_string()),
-                        page_size: Some(ADMIN_PAGE_SIZE),
-                        after: None,
-                    },
-                )
-                .await
-                .unwrap();
-            let counts = state.tokens.admin_counts(&caller, Some(q)).await.unwrap();
-            f.push(t.elapsed());
-            hits = counts.0;
-            let _ = page;
+            // What the page's server function does: the first page of a tab
+            // and both tabs' counts; the Active tab, then the Revoked one.
+            for (filter, times) in [
+                (TokenFilter::Active, &mut f),
+                (TokenFilter::Revoked, &mut rev),
+            ] {
+                let t = Instant::now();
+                let page = state
+                    .tokens
+                    .admin_list(
+                        &caller,
+                        AdminListQuery {
+                            filter,
+                            q: Some(q.to_string()),
+                            page_size: Some(ADMIN_PAGE_SIZE),
+                            after: None,
+                        },
+                    )
+                    .await
+                    .unwrap();
+                hits = state.tokens.admin_counts(&caller, Some(q)).await.unwrap();
+                times.push(t.elapsed());
+                let _ = page;
+            }
 
             let uri = format!(
                 "/go/api/admin/access_tokens?page_size={ADMIN_PAGE_SIZE}&q={}",
@@ -158,30 +173,38 @@ async fn main() {
             r.push(t.elapsed());
         }
         f.sort();
+        rev.sort();
         r.sort();
+        let shown = |n: i64| {
+            if n >= COUNT_CAP {
+                format!("{COUNT_CAP}+")
+            } else {
+                n.to_string()
+            }
+        };
         println!(
-            "{:<14} {:>12.2} {:>12.2} {:>12.2} {:>12.2} {:>8}",
+            "{:<14} {:>10.2} {:>10.2} {:>10.2} {:>10.2} {:>10.2} {:>7} {:>7}",
             format!("{q:?}"),
             ms(pct(&f, 0.5)),
             ms(pct(&f, 0.95)),
+            ms(pct(&rev, 0.95)),
             ms(pct(&r, 0.5)),
             ms(pct(&r, 0.95)),
-            if hits >= 1000 {
-                "1000+".to_string()
-            } else {
-                hits.to_string()
-            }
+            shown(hits.0),
+            shown(hits.1),
         );
         all_fn.extend(f);
+        all_fn.extend(rev);
         all_rest.extend(r);
     }
     all_fn.sort();
     all_rest.sort();
     println!(
-        "{:<14} {:>12.2} {:>12.2} {:>12.2} {:>12.2}",
-        "ALL",
+        "{:<14} {:>10.2} {:>10.2} {:>10} {:>10.2} {:>10.2}",
+        "ALL (fn: both tabs)",
         ms(pct(&all_fn, 0.5)),
         ms(pct(&all_fn, 0.95)),
+        "",
         ms(pct(&all_rest, 0.5)),
         ms(pct(&all_rest, 0.95))
     );

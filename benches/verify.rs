@@ -7,6 +7,7 @@ use pbkdf2::pbkdf2_hmac;
 use secrecy::SecretString;
 use sha2::Sha256;
 use std::hint::black_box;
+use std::time::Duration;
 use tollgate::server::auth::{AuthMethod, Caller};
 use tollgate::server::config::DbArgs;
 use tollgate::server::db;
@@ -17,14 +18,13 @@ use tollgate::server::users::{repo, service};
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (tokens, secret) = rt.block_on(async {
-        let db = db::connect(&DbArgs {
-            database_url: format!("sqlite://{}/bench.db", dir.path().display()),
-            db_max_connections: 4,
-            db_acquire_timeout: 5,
-        })
-        .await
-        .unwrap();
+    let args = DbArgs {
+        database_url: format!("sqlite://{}/bench.db", dir.path().display()),
+        db_max_connections: 4,
+        db_acquire_timeout: 5,
+    };
+    let (tokens, uncached, secret) = rt.block_on(async {
+        let db = db::connect(&args).await.unwrap();
         service::bootstrap_admin(&db, "admin", Some("bench-password".to_string().into()))
             .await
             .unwrap();
@@ -35,21 +35,36 @@ fn bench(c: &mut Criterion) {
             method: AuthMethod::Basic,
         };
         let (_, plain) = tokens.create(&caller, "bench").await.unwrap();
-        (tokens, plain.expose().to_string())
+        // A second instance on the same file that reads the database every time.
+        let strict = db::connect(&args).await.unwrap();
+        strict.auth_cache.set_ttl(Duration::ZERO);
+        (tokens, Tokens::new(strict), plain.expose().to_string())
     });
     let presented = SecretString::from(secret.clone());
     let mut forged = secret.clone().into_bytes();
     forged[10] = if forged[10] == b'a' { b'b' } else { b'a' };
     let forged = SecretString::from(String::from_utf8(forged).unwrap());
+    let unknown = SecretString::from(PlainToken::generate().expose().to_string());
 
     let mut g = c.benchmark_group("verify");
     g.bench_function(
-        "tollgate full check (checksum, SHA-256, SQLite lookup)",
+        "tollgate full check, verified within the TTL (checksum, SHA-256, cache)",
         |b| {
             b.to_async(&rt)
                 .iter(|| async { black_box(tokens.authenticate(&presented).await.unwrap()) })
         },
     );
+    g.bench_function(
+        "tollgate full check, database read (checksum, SHA-256, SQLite lookup)",
+        |b| {
+            b.to_async(&rt)
+                .iter(|| async { black_box(uncached.authenticate(&presented).await.unwrap()) })
+        },
+    );
+    g.bench_function("tollgate unknown well-formed token (SQLite lookup)", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(tokens.authenticate(&unknown).await.is_err()) })
+    });
     g.bench_function("tollgate CPU part (checksum, SHA-256)", |b| {
         b.iter(|| black_box(PlainToken::parse(black_box(&secret)).unwrap().hash()))
     });

@@ -51,6 +51,8 @@ impl AppState {
             .trusted_proxy_header
             .as_deref()
             .and_then(|h| axum::http::HeaderName::from_bytes(h.trim().as_bytes()).ok());
+        db.auth_cache.set_ttl(settings.auth_cache_ttl);
+        db.spawn_auth_listener();
         AppState {
             throttle: Arc::new(AuthThrottle::new(
                 settings.auth_failures_per_minute,

@@ -122,6 +122,12 @@ pub struct ServeArgs {
     /// Seconds between writes of tokens' last-used times (kept in memory between).
     #[arg(long, env = "TOLLGATE_LAST_USED_FLUSH_SECS", default_value_t = 10)]
     pub last_used_flush_secs: u64,
+    /// How long a verified token is trusted without reading the database again,
+    /// in milliseconds (0: read it on every request). Revokes and user changes
+    /// made through this server, or on PostgreSQL through any instance, take
+    /// effect at once regardless.
+    #[arg(long, env = "TOLLGATE_AUTH_CACHE_TTL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub auth_cache_ttl_ms: u64,
     /// Failed authentications (sign-in, Basic, Bearer) allowed per client IP
     /// per minute before it is refused with 429; 0 turns throttling off.
     #[arg(long, env = "TOLLGATE_AUTH_FAILURES_PER_MINUTE", default_value_t = 10)]
@@ -144,6 +150,7 @@ pub struct Settings {
     pub behind_tls: bool,
     pub session_ttl: Duration,
     pub last_used_flush: Duration,
+    pub auth_cache_ttl: Duration,
     pub auth_failures_per_minute: u32,
     pub auth_failure_burst: u32,
     pub trusted_proxy_header: Option<String>,
@@ -155,6 +162,7 @@ impl Default for Settings {
             behind_tls: false,
             session_ttl: Duration::from_secs(168 * 3600),
             last_used_flush: Duration::from_secs(10),
+            auth_cache_ttl: crate::server::auth_cache::DEFAULT_TTL,
             auth_failures_per_minute: 10,
             auth_failure_burst: 20,
             trusted_proxy_header: None,
@@ -168,6 +176,7 @@ impl From<&ServeArgs> for Settings {
             behind_tls: args.behind_tls,
             session_ttl: Duration::from_secs(args.session_ttl_hours.max(1) * 3600),
             last_used_flush: Duration::from_secs(args.last_used_flush_secs.max(1)),
+            auth_cache_ttl: Duration::from_millis(args.auth_cache_ttl_ms),
             auth_failures_per_minute: args.auth_failures_per_minute,
             auth_failure_burst: args.auth_failure_burst,
             trusted_proxy_header: args.trusted_proxy_header.clone(),

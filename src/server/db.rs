@@ -3,10 +3,13 @@
 //! Queries go through sqlx's `Any` driver with `$N` placeholders, which both SQLite
 //! and PostgreSQL accept, so the repositories hold one SQL text for both.
 
+use crate::server::auth_cache::AuthCache;
 use crate::server::config::DbArgs;
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,7 +22,14 @@ pub enum Dialect {
 pub struct Db {
     pub pool: AnyPool,
     pub dialect: Dialect,
+    /// Verified tokens, in front of the database read (see `auth_cache`).
+    pub auth_cache: Arc<AuthCache>,
+    url: Arc<SecretString>,
 }
+
+/// The PostgreSQL channel on which instances tell each other that a token
+/// may have stopped being valid.
+const AUTH_CHANNEL: &str = "tollgate_auth";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbSetupError {
@@ -95,12 +105,109 @@ pub async fn connect(args: &DbArgs) -> Result<Db, DbSetupError> {
         .connect_with(options)
         .await
         .map_err(DbSetupError::Connect)?;
-    let db = Db { pool, dialect };
+    let db = Db {
+        pool,
+        dialect,
+        auth_cache: Arc::new(AuthCache::default()),
+        url: Arc::new(SecretString::from(url)),
+    };
     db.migrate().await?;
     Ok(db)
 }
 
 impl Db {
+    /// A transaction that writes. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so concurrent writers wait their turn (busy
+    /// timeout) instead of failing when a deferred transaction upgrades.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => self.pool.begin().await,
+        }
+    }
+
+    /// Call after committing anything that can refuse a token: a revoke, or
+    /// disabling or deleting a user. Empties this instance's cache of verified
+    /// tokens and, on PostgreSQL, every other instance's.
+    pub async fn auth_changed(&self) {
+        self.auth_cache.invalidate();
+        if self.dialect == Dialect::Postgres {
+            if let Err(e) = sqlx::query("SELECT pg_notify($1, '')")
+                .bind(AUTH_CHANNEL)
+                .execute(&self.pool)
+                .await
+            {
+                // The change is committed; other instances see it when their
+                // entries expire.
+                tracing::warn!(error = %e, "could not notify other instances of an auth change");
+            }
+        }
+    }
+
+    /// On PostgreSQL, listens for other instances' auth changes and empties
+    /// this instance's cache on each (and whenever the listening connection
+    /// was lost, since notifications may have been missed meanwhile).
+    pub fn spawn_auth_listener(&self) -> Option<tokio::task::JoinHandle<()>> {
+        if self.dialect != Dialect::Postgres {
+            return None;
+        }
+        // Weak: the task ends soon after the last user of this database is gone.
+        let cache = Arc::downgrade(&self.auth_cache);
+        let url = self.url.clone();
+        Some(tokio::spawn(async move {
+            let invalidate = || match cache.upgrade() {
+                Some(c) => {
+                    c.invalidate();
+                    true
+                }
+                None => false,
+            };
+            loop {
+                let listener = async {
+                    let mut l = sqlx::postgres::PgListener::connect(url.expose_secret()).await?;
+                    l.listen(AUTH_CHANNEL).await?;
+                    Ok::<_, sqlx::Error>(l)
+                };
+                let mut listener = match listener.await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        if !invalidate() {
+                            return;
+                        }
+                        tracing::warn!(error = %e, "cannot listen for auth changes; retrying in 1 s");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                // Anything may have changed before the listener was up.
+                if !invalidate() {
+                    return;
+                }
+                loop {
+                    match tokio::time::timeout(Duration::from_secs(5), listener.try_recv()).await {
+                        Err(_elapsed) if cache.strong_count() == 0 => return,
+                        Err(_elapsed) => {}
+                        // A notification, or `None`: the connection was lost and
+                        // re-established, so notifications may have been missed.
+                        Ok(Ok(_)) => {
+                            if !invalidate() {
+                                return;
+                            }
+                        }
+                        Ok(Err(e)) => {
+                            if !invalidate() {
+                                return;
+                            }
+                            tracing::warn!(error = %e, "lost the auth change listener; reconnecting");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            break;
+                        }
+                    }
+                }
+            }
+        }))
+    }
+
     pub async fn migrate(&self) -> Result<(), DbSetupError> {
         match self.dialect {
             Dialect::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await?,

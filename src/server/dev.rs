@@ -95,7 +95,7 @@ pub async fn seed(db: &Db, users: usize, tokens: usize) -> Result<(), ServiceErr
     let start = now - 365 * 24 * 3600 * 1000;
     let mut done = 0;
     while done < tokens {
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.begin_write().await?;
         let in_tx = PER_TX.min(tokens - done);
         let mut written = 0;
         while written < in_tx {
@@ -115,7 +115,12 @@ pub async fn seed(db: &Db, users: usize, tokens: usize) -> Result<(), ServiceErr
                         rng.fill(&mut secret);
                         SeedToken {
                             hash: crate::server::sha256_hex(&secret),
-                            description: format!("{a} {b} {}", rng.random_range(0..100_000)),
+                            // A rare word now and then, for searches that find a handful.
+                            description: if rng.random_ratio(1, 100_000) {
+                                format!("{a} Zürich ☃ {}", rng.random_range(0..100_000))
+                            } else {
+                                format!("{a} {b} {}", rng.random_range(0..100_000))
+                            },
                             user_id,
                             username,
                             created_at,

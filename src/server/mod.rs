@@ -3,6 +3,7 @@
 pub mod app;
 pub mod assets;
 pub mod auth;
+pub mod auth_cache;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -508,3 +508,171 @@ async fn the_operator_can_delete_from_the_command_line_path() {
         "Revoked because user was deleted by operator"
     );
 }
+
+/// Every path of the search (the newest-rows window, the blocks of one- and
+/// two-character grams, the trigram indexes, the exact counts) against a plain
+/// scan of all tokens, on thousands of tokens, with rare terms far from the
+/// newest, after revokes and a user deletion, page by page.
+#[tokio::test]
+async fn search_agrees_with_a_scan_of_every_token() {
+    use tollgate::model::COUNT_CAP;
+    use tollgate::server::auth::{AuthMethod, Caller};
+    use tollgate::server::tokens::repo::{bulk_insert, SeedToken};
+
+    let app = TestApp::new().await;
+    let admin = Auth::admin();
+    let ann = app.add_user("Ann", USER_PASSWORD, false).await;
+    let bo = app.add_user("bo", USER_PASSWORD, false).await;
+    // 3,000 tokens (three blocks of grams); the rare words only among the oldest.
+    const N: usize = 3000;
+    let mut tx = app.state.db.pool.begin().await.unwrap();
+    let rows: Vec<SeedToken> = (0..N)
+        .map(|i| {
+            let (user_id, username) = if i % 3 == 0 {
+                (bo.id, "bo".to_string())
+            } else {
+                (ann.id, "Ann".to_string())
+            };
+            let description = match i {
+                5 => "Zürich ☃ QQQX".to_string(),
+                17 => "zürich backup".to_string(),
+                _ => format!("{} job {i}", ["Deploy", "café", "日本", "nightly"][i % 4]),
+            };
+            SeedToken {
+                hash: format!("{i:064x}"),
+                description,
+                user_id,
+                username,
+                created_at: i as i64,
+                revoked_at: (i % 10 == 0).then_some(10_000 - i as i64),
+                revoked_by: (i % 10 == 0).then(|| "admin".to_string()),
+            }
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        bulk_insert(&mut tx, chunk).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    // Revoke a few more through the service, and delete bo (revoking all his).
+    let first: i64 = sqlx::query_scalar("SELECT MIN(id) FROM access_tokens")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    for id in [first + 5, first + 1234, first + 2999] {
+        let res = admin_get_post(&app, &format!("{ADMIN}/{id}/revoke")).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    }
+    for (method, path, body) in [
+        (
+            Method::PATCH,
+            "/go/api/users/bo",
+            Some(json!({"enabled": false})),
+        ),
+        (Method::DELETE, "/go/api/users/bo", None),
+    ] {
+        let res = app.api(method, path, 3, &admin, body).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    }
+
+    // Everything, from the unsearched list, as the reference.
+    let all_of = |filter: &'static str| {
+        let app = &app;
+        async move {
+            let mut out = Vec::new();
+            let mut url = format!("{ADMIN}?filter={filter}&page_size=1000");
+            loop {
+                let body = app
+                    .api(Method::GET, &url, 1, &Auth::admin(), None)
+                    .await
+                    .json();
+                out.extend(tokens(&body));
+                match body["_links"]["next"]["href"].as_str() {
+                    Some(next) => url = next.trim_start_matches("http://localhost").to_string(),
+                    None => break,
+                }
+            }
+            out
+        }
+    };
+    let reference = [
+        ("active", all_of("active").await),
+        ("revoked", all_of("revoked").await),
+        ("all", all_of("all").await),
+    ];
+    assert_eq!(reference[2].1.len(), N);
+    let caller = Caller {
+        user: tollgate::server::users::repo::find_by_login(&app.state.db, "admin")
+            .await
+            .unwrap()
+            .unwrap(),
+        method: AuthMethod::Session,
+    };
+
+    for q in [
+        "a", "A", "é", "日", "☃", "zü", "b", "bo", "an", "0\nb", "qqq", "qqqx", "zürich", "job 1",
+        "café", "%", "x", "j",
+    ] {
+        let lower = q.to_lowercase();
+        for (filter, all) in &reference {
+            let expected: Vec<i64> = all
+                .iter()
+                .filter(|t| {
+                    let text = format!(
+                        "{}\n{}",
+                        t["description"].as_str().unwrap().to_lowercase(),
+                        t["username"].as_str().unwrap().to_lowercase()
+                    );
+                    text.contains(&lower)
+                })
+                .map(|t| t["id"].as_i64().unwrap())
+                .collect();
+            for page_size in [7, 1000] {
+                let mut got = Vec::new();
+                let mut url = format!(
+                    "{ADMIN}?filter={filter}&page_size={page_size}&q={}",
+                    url::form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
+                );
+                let mut pages = 0;
+                loop {
+                    let res = app.api(Method::GET, &url, 1, &admin, None).await;
+                    assert_eq!(res.status, StatusCode::OK, "{q:?}: {}", res.text());
+                    let body = res.json();
+                    got.extend(tokens(&body).iter().map(|t| t["id"].as_i64().unwrap()));
+                    pages += 1;
+                    if pages > 2 && page_size == 7 {
+                        break; // the first pages are what a person reads
+                    }
+                    match body["_links"]["next"]["href"].as_str() {
+                        Some(next) => url = next.trim_start_matches("http://localhost").to_string(),
+                        None => break,
+                    }
+                }
+                let want = &expected[..got.len().min(expected.len())];
+                assert_eq!(got, want, "q={q:?} filter={filter} page_size={page_size}");
+                if page_size == 1000 {
+                    assert_eq!(got.len(), expected.len(), "q={q:?} filter={filter}");
+                }
+            }
+            let (active, revoked) = app
+                .state
+                .tokens
+                .admin_counts(&caller, Some(q))
+                .await
+                .unwrap();
+            let count = match *filter {
+                "active" => active,
+                "revoked" => revoked,
+                _ => continue,
+            };
+            assert_eq!(
+                count,
+                (expected.len() as i64).min(COUNT_CAP),
+                "count of q={q:?} filter={filter}"
+            );
+        }
+    }
+}
+
+async fn admin_get_post(app: &TestApp, path: &str) -> Res {
+    app.api(Method::POST, path, 1, &Auth::admin(), None).await
+}

@@ -7,7 +7,8 @@ use base64::Engine;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tempfile::TempDir;
-use tollgate::server::config::{DbArgs, Settings};
+use tollgate::server::config::DbArgs;
+pub use tollgate::server::config::Settings;
 use tollgate::server::users::service::{self, NewUser};
 use tollgate::server::users::{Actor, User};
 use tollgate::server::{build_router, db, AppState};
@@ -221,12 +222,11 @@ impl TestApp {
 
     /// Another instance of the app on the same database.
     pub async fn second_instance(&self) -> TestApp {
-        Self::open(
-            self.db_args.clone(),
-            Settings::default(),
-            self.storage.clone(),
-        )
-        .await
+        self.second_instance_with(Settings::default()).await
+    }
+
+    pub async fn second_instance_with(&self, settings: Settings) -> TestApp {
+        Self::open(self.db_args.clone(), settings, self.storage.clone()).await
     }
 
     pub async fn add_user(&self, login: &str, password: &str, admin: bool) -> User {

@@ -501,13 +501,134 @@ async fn forged_tokens_are_refused_before_any_database_query() {
     assert_eq!(app.state.tokens.lookups(), before + 1);
 
     // With the database gone, a forged token is still a clean 401, while a
-    // well-formed one needs the database and says it is unavailable.
+    // well-formed one not seen before needs the database and says it is
+    // unavailable.
     app.state.db.pool.close().await;
     assert_eq!(me(&app, &forged).await.status, StatusCode::UNAUTHORIZED);
+    let unseen = tollgate::server::tokens::format::PlainToken::generate();
     assert_eq!(
-        me(&app, &token).await.status,
+        me(&app, unseen.expose()).await.status,
         StatusCode::SERVICE_UNAVAILABLE
     );
+}
+
+/// A verified token is remembered, so a busy token costs one database read
+/// per TTL; yet every revoke, disable or delete made through the server
+/// refuses it on the very next request.
+#[tokio::test]
+async fn cached_tokens_are_refused_at_once_after_a_revoke_disable_or_delete() {
+    let app = TestApp::with_settings(Settings {
+        auth_cache_ttl: std::time::Duration::from_secs(60),
+        ..Settings::default()
+    })
+    .await;
+    let admin = Auth::admin();
+    app.add_user("carl", USER_PASSWORD, false).await;
+    let carl = Auth::basic("carl", USER_PASSWORD);
+
+    // Revoke.
+    let (id, token) = app.create_token(&carl, "busy").await;
+    let before = app.state.tokens.lookups();
+    for _ in 0..20 {
+        assert_eq!(me(&app, &token).await.status, StatusCode::OK);
+    }
+    assert_eq!(
+        app.state.tokens.lookups(),
+        before + 1,
+        "one read for 20 uses"
+    );
+    let res = app
+        .api(
+            Method::POST,
+            &format!("{TOKENS}/{id}/revoke"),
+            1,
+            &carl,
+            None,
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let res = me(&app, &token).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert!(res.message().contains("revoked at"), "{}", res.text());
+
+    // Disable, enable, then delete.
+    let (_, token) = app.create_token(&carl, "busy 2").await;
+    assert_eq!(me(&app, &token).await.status, StatusCode::OK);
+    let patch = |enabled: bool| {
+        app.api(
+            Method::PATCH,
+            "/go/api/users/carl",
+            3,
+            &admin,
+            Some(json!({ "enabled": enabled })),
+        )
+    };
+    assert_eq!(patch(false).await.status, StatusCode::OK);
+    assert_eq!(me(&app, &token).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(patch(true).await.status, StatusCode::OK);
+    assert_eq!(me(&app, &token).await.status, StatusCode::OK);
+    // What a token proves follows the user at once, too.
+    let res = app
+        .api(
+            Method::PATCH,
+            "/go/api/users/carl",
+            3,
+            &admin,
+            Some(json!({ "display_name": "Carl C." })),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(me(&app, &token).await.json()["display_name"], "Carl C.");
+    assert_eq!(patch(false).await.status, StatusCode::OK);
+    let res = app
+        .api(Method::DELETE, "/go/api/users/carl", 3, &admin, None)
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(me(&app, &token).await.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn revoke_behind_the_back(app: &TestApp, id: i64) {
+    sqlx::query("UPDATE access_tokens SET revoked = 1, revoked_at = 1 WHERE id = $1")
+        .bind(id)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+}
+
+/// A change no server hears of (another process writing to the database
+/// directly) is honoured when the cached entry expires; with a TTL of 0,
+/// every request reads the database.
+#[tokio::test]
+async fn changes_behind_the_servers_back_are_seen_within_the_ttl() {
+    let app = TestApp::with_settings(Settings {
+        auth_cache_ttl: std::time::Duration::from_millis(200),
+        ..Settings::default()
+    })
+    .await;
+    let (id, token) = app.create_token(&Auth::admin(), "cached").await;
+    assert_eq!(me(&app, &token).await.status, StatusCode::OK);
+    revoke_behind_the_back(&app, id).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while me(&app, &token).await.status == StatusCode::OK {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still accepted 10 s after a 200 ms TTL"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    let app = TestApp::with_settings(Settings {
+        auth_cache_ttl: std::time::Duration::ZERO,
+        ..Settings::default()
+    })
+    .await;
+    let (id, token) = app.create_token(&Auth::admin(), "uncached").await;
+    let before = app.state.tokens.lookups();
+    assert_eq!(me(&app, &token).await.status, StatusCode::OK);
+    assert_eq!(me(&app, &token).await.status, StatusCode::OK);
+    assert_eq!(app.state.tokens.lookups(), before + 2);
+    revoke_behind_the_back(&app, id).await;
+    assert_eq!(me(&app, &token).await.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

@@ -56,7 +56,7 @@ impl LastUsed {
             return Ok(0);
         }
         let result = async {
-            let mut tx = db.pool.begin().await?;
+            let mut tx = db.begin_write().await?;
             for (&id, &at) in &batch {
                 repo::touch_last_used(&mut tx, id, at).await?;
             }

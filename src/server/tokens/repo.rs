@@ -6,6 +6,7 @@ use crate::model::TokenFilter;
 use crate::server::db::{Db, Dialect};
 use crate::server::users::User;
 use sqlx::{Any, AssertSqlSafe, Transaction};
+use std::collections::{BTreeMap, BTreeSet};
 
 macro_rules! columns {
     () => {
@@ -26,15 +27,20 @@ pub async fn insert(
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
         columns!()
     );
-    sqlx::query_as::<_, AccessToken>(SQL)
+    let text = search_text(description, &user.login_name);
+    let mut tx = db.begin_write().await?;
+    let token = sqlx::query_as::<_, AccessToken>(SQL)
         .bind(&hash.0)
         .bind(description)
         .bind(user.id)
         .bind(&user.login_name)
-        .bind(search_text(description, &user.login_name))
+        .bind(&text)
         .bind(now)
-        .fetch_one(&db.pool)
-        .await
+        .fetch_one(&mut *tx)
+        .await?;
+    add_grams(&mut tx, &[GramChange::new(token.id, &text, 1, 0)]).await?;
+    tx.commit().await?;
+    Ok(token)
 }
 
 /// What substring search looks in: lower-cased here, in Rust, so that case
@@ -45,6 +51,93 @@ pub fn search_text(description: &str, username: &str) -> String {
         description.to_lowercase(),
         username.to_lowercase()
     )
+}
+
+/// Token ids per block of `token_grams`: 1024, as in its migration and the
+/// block ranges of `admin_list`.
+const GRAM_BLOCK_SHIFT: u32 = 10;
+
+/// Searches this short are served by `token_grams`, not the trigram index.
+pub fn is_short(q: &str) -> bool {
+    q.chars().count() <= 2 && !q.contains('\n')
+}
+
+/// The distinct one- and two-character substrings of a search text, never
+/// spanning the newline between description and username.
+pub fn grams(text: &str) -> BTreeSet<&str> {
+    let mut out = BTreeSet::new();
+    let bounds: Vec<usize> = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain([text.len()])
+        .collect();
+    for w in bounds.windows(2) {
+        out.insert(&text[w[0]..w[1]]);
+    }
+    for w in bounds.windows(3) {
+        out.insert(&text[w[0]..w[2]]);
+    }
+    out.retain(|g| !g.contains('\n'));
+    out
+}
+
+/// A token entering or changing state, for `token_grams`.
+pub struct GramChange<'a> {
+    id: i64,
+    text: &'a str,
+    active: i64,
+    revoked: i64,
+}
+
+impl<'a> GramChange<'a> {
+    pub fn new(id: i64, text: &'a str, active: i64, revoked: i64) -> Self {
+        GramChange {
+            id,
+            text,
+            active,
+            revoked,
+        }
+    }
+}
+
+/// Applies token inserts and revokes to `token_grams`, in the caller's
+/// transaction. Rows are written in (gram, block) order, so concurrent
+/// writers on PostgreSQL always lock them in the same order.
+async fn add_grams(
+    tx: &mut Transaction<'_, Any>,
+    changes: &[GramChange<'_>],
+) -> Result<(), sqlx::Error> {
+    let mut deltas: BTreeMap<(&str, i64), (i64, i64)> = BTreeMap::new();
+    for c in changes {
+        for g in grams(c.text) {
+            let d = deltas.entry((g, c.id >> GRAM_BLOCK_SHIFT)).or_default();
+            d.0 += c.active;
+            d.1 += c.revoked;
+        }
+    }
+    let deltas: Vec<_> = deltas.into_iter().collect();
+    for chunk in deltas.chunks(500) {
+        let mut sql =
+            String::from("INSERT INTO token_grams (gram, block, active_n, revoked_n) VALUES ");
+        for i in 0..chunk.len() {
+            let b = i * 4;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4));
+        }
+        sql.push_str(
+            " ON CONFLICT (gram, block) DO UPDATE SET \
+             active_n = token_grams.active_n + excluded.active_n, \
+             revoked_n = token_grams.revoked_n + excluded.revoked_n",
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for ((gram, block), (a, r)) in chunk {
+            q = q.bind(*gram).bind(*block).bind(*a).bind(*r);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// -1 for all, else the `revoked` flag to match.
@@ -108,14 +201,21 @@ pub async fn revoke(
          WHERE id = $4 AND revoked = 0 AND ($5 < 0 OR user_id = $5) RETURNING ",
         columns!()
     );
-    sqlx::query_as::<_, AccessToken>(SQL)
+    let mut tx = db.begin_write().await?;
+    let token = sqlx::query_as::<_, AccessToken>(SQL)
         .bind(now)
         .bind(by)
         .bind(cause)
         .bind(id)
         .bind(owner.unwrap_or(-1))
-        .fetch_optional(&db.pool)
-        .await
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(t) = &token {
+        let text = search_text(&t.description, &t.username);
+        add_grams(&mut tx, &[GramChange::new(t.id, &text, -1, 1)]).await?;
+    }
+    tx.commit().await?;
+    Ok(token)
 }
 
 /// What authentication needs to know about a presented token.
@@ -194,58 +294,244 @@ enum Arg {
     Text(String),
 }
 
-/// The FROM and WHERE clauses shared by the list and its count. Only fixed SQL
-/// fragments go into the text; every value is a bound parameter.
-///
-/// On SQLite a search of three characters or more goes through the trigram
-/// index; unless the list is ordered by revocation time, the index drives the
-/// query in descending rowid order, so a common term stops after one page. Shorter
-/// searches are a plain substring test. On PostgreSQL, LIKE with pg_trgm.
-fn admin_from_where(
-    db: &Db,
-    filter: TokenFilter,
-    search: Option<&str>,
-    by_revocation: bool,
-    args: &mut Vec<Arg>,
-) -> (&'static str, String) {
-    let mut from = "access_tokens";
-    let mut sql = String::from(" WHERE 1 = 1");
-    match filter {
-        TokenFilter::Active => sql.push_str(" AND revoked = 0"),
-        TokenFilter::Revoked => sql.push_str(" AND revoked = 1"),
-        TokenFilter::All => {}
+/// Parameters in the order of their `$N` placeholders. Only fixed SQL
+/// fragments go into query texts; every value is bound.
+#[derive(Default)]
+struct Args(Vec<Arg>);
+
+impl Args {
+    /// Binds a value and returns its placeholder.
+    fn int(&mut self, v: i64) -> String {
+        self.0.push(Arg::Int(v));
+        format!("${}", self.0.len())
     }
-    if let Some(q) = search {
-        let n = args.len() + 1;
-        match db.dialect {
-            Dialect::Sqlite if q.chars().count() >= 3 => {
-                // A quoted phrase, which FTS5 reads literally.
-                args.push(Arg::Text(format!("\"{}\"", q.replace('"', "\"\""))));
-                if by_revocation {
-                    sql.push_str(&format!(
-                        " AND id IN (SELECT rowid FROM access_tokens_fts WHERE access_tokens_fts MATCH ${n})"
-                    ));
-                } else {
-                    from = FTS_JOIN;
-                    sql.push_str(&format!(" AND access_tokens_fts MATCH ${n}"));
-                }
-            }
-            Dialect::Sqlite => {
-                sql.push_str(&format!(" AND instr(search_text, ${n}) > 0"));
-                args.push(Arg::Text(q.to_string()));
-            }
-            // LIKE with %, _ and \ escaped, so they match literally.
-            Dialect::Postgres => {
-                sql.push_str(&format!(" AND search_text LIKE ${n}"));
-                let escaped = q
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_");
-                args.push(Arg::Text(format!("%{escaped}%")));
-            }
+
+    fn text(&mut self, v: impl Into<String>) -> String {
+        self.0.push(Arg::Text(v.into()));
+        format!("${}", self.0.len())
+    }
+
+    fn bind<'q, O>(
+        self,
+        mut query: sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments> {
+        for arg in self.0 {
+            query = match arg {
+                Arg::Int(i) => query.bind(i),
+                Arg::Text(s) => query.bind(s),
+            };
+        }
+        query
+    }
+}
+
+fn state_sql(filter: TokenFilter) -> &'static str {
+    match filter {
+        TokenFilter::Active => " AND revoked = 0",
+        TokenFilter::Revoked => " AND revoked = 1",
+        TokenFilter::All => "",
+    }
+}
+
+/// The list's order: newest revocation first on the Revoked tab, else newest first.
+fn order_sql(filter: TokenFilter) -> &'static str {
+    match filter {
+        TokenFilter::Revoked => "revoked_at DESC, id DESC",
+        _ => "id DESC",
+    }
+}
+
+/// The cursor's condition; `t` qualifies the columns (`""` or `"t."`).
+fn cursor_sql(after: Option<Cursor>, t: &str, args: &mut Args) -> String {
+    match after {
+        None => String::new(),
+        Some(Cursor::Id(id)) => format!(" AND {t}id < {}", args.int(id)),
+        Some(Cursor::Revoked { at, id }) => {
+            let at = args.int(at);
+            format!(
+                " AND ({t}revoked_at < {at} OR ({t}revoked_at = {at} AND {t}id < {}))",
+                args.int(id)
+            )
         }
     }
-    (from, sql)
+}
+
+/// A literal substring test of the lower-cased search text.
+fn contains_sql(db: &Db, column: &str, param: &str) -> String {
+    match db.dialect {
+        Dialect::Sqlite => format!("instr({column}, {param}) > 0"),
+        Dialect::Postgres => format!("strpos({column}, {param}) > 0"),
+    }
+}
+
+/// LIKE pattern for a substring, with %, _ and \ matching literally.
+fn like_pattern(q: &str) -> String {
+    let escaped = q
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Which `token_grams` count a filter looks at.
+fn gram_count_sql(filter: TokenFilter) -> &'static str {
+    match filter {
+        TokenFilter::Active => "active_n",
+        TokenFilter::Revoked => "revoked_n",
+        TokenFilter::All => "(active_n + revoked_n)",
+    }
+}
+
+/// How many blocks of 1024 ids hold tokens (of the filter's state) containing
+/// a short search, and how many such tokens there are: exact, from `token_grams`.
+async fn gram_stats(db: &Db, filter: TokenFilter, q: &str) -> Result<(i64, i64), sqlx::Error> {
+    let n = gram_count_sql(filter);
+    let sql = format!(
+        "SELECT COUNT(*), CAST(COALESCE(SUM({n}), 0) AS BIGINT) FROM token_grams \
+         WHERE gram = $1 AND {n} > 0"
+    );
+    sqlx::query_as::<_, (i64, i64)>(AssertSqlSafe(sql))
+        .bind(q)
+        .fetch_one(&db.pool)
+        .await
+}
+
+/// Rows a search first looks through, newest first, before asking an index.
+const SEARCH_WINDOW: i64 = 20_000;
+
+/// A page of everyone's tokens, in the list's order, optionally searched by
+/// a lower-cased substring.
+///
+/// - No search: the order's index, from the cursor on.
+/// - SQLite, three characters or more: the FTS5 trigram index drives the query
+///   in descending rowid order, so a common term stops after one page.
+/// - Otherwise (short searches, and PostgreSQL) in two steps. First the newest
+///   [`SEARCH_WINDOW`] rows of the list are filtered: a common term fills the
+///   page there. If it does not, the term is rare and an index gives its few
+///   candidates, which are sorted: the blocks of `token_grams` for one or two
+///   characters, pg_trgm for longer ones. For a short search the exact counts
+///   of `token_grams` choose the cheaper step up front, and say when there is
+///   nothing to find at all.
+pub async fn admin_list(db: &Db, q: &AdminQuery<'_>) -> Result<Vec<AccessToken>, sqlx::Error> {
+    let Some(search) = q.search else {
+        let mut args = Args::default();
+        let cursor = cursor_sql(q.after, "", &mut args);
+        let sql = format!(
+            "SELECT {} FROM access_tokens WHERE 1 = 1{}{cursor} ORDER BY {} LIMIT {}",
+            columns!(),
+            state_sql(q.filter),
+            order_sql(q.filter),
+            args.int(q.limit)
+        );
+        return fetch_tokens(db, sql, args).await;
+    };
+    if db.dialect == Dialect::Sqlite && !is_short(search) {
+        return fts_list(db, q, search).await;
+    }
+    let mut window_first = true;
+    if is_short(search) {
+        let (blocks, count) = gram_stats(db, q.filter, search).await?;
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        // Rows each step would look at: the window until it holds a page of
+        // matches (at this density), against every row of the matching blocks.
+        let (max_id,): (Option<i64>,) = sqlx::query_as("SELECT MAX(id) FROM access_tokens")
+            .fetch_one(&db.pool)
+            .await?;
+        let window_cost = (q.limit * max_id.unwrap_or(0) / count).min(SEARCH_WINDOW);
+        window_first = window_cost < blocks << GRAM_BLOCK_SHIFT;
+    }
+    if window_first {
+        let mut args = Args::default();
+        let cursor = cursor_sql(q.after, "", &mut args);
+        let contains = contains_sql(db, "search_text", &args.text(search));
+        let sql = format!(
+            "SELECT {cols} FROM (SELECT * FROM access_tokens WHERE 1 = 1{state}{cursor} \
+             ORDER BY {order} LIMIT {window}) AS w WHERE {contains} ORDER BY {order} LIMIT {limit}",
+            cols = columns!(),
+            state = state_sql(q.filter),
+            order = order_sql(q.filter),
+            window = args.int(SEARCH_WINDOW),
+            limit = args.int(q.limit),
+        );
+        let page = fetch_tokens(db, sql, args).await?;
+        if page.len() as i64 >= q.limit {
+            return Ok(page);
+        }
+    }
+    // The index's candidates, then the page of them; each materialized on its
+    // own, so that no planner turns this back into a walk in the list's order.
+    let mut args = Args::default();
+    let candidates = if is_short(search) {
+        let p = args.text(search);
+        // SQLite: CROSS JOIN makes the few blocks the outer loop.
+        let join = match db.dialect {
+            Dialect::Sqlite => "CROSS JOIN",
+            Dialect::Postgres => "JOIN",
+        };
+        format!(
+            "SELECT t.id, t.revoked_at FROM token_grams g {join} access_tokens t \
+             ON t.id >= g.block * 1024 AND t.id < (g.block + 1) * 1024 \
+             WHERE g.gram = {p} AND {n} > 0{state} AND {contains}{cursor}",
+            n = gram_count_sql(q.filter),
+            state = state_sql(q.filter).replace("revoked", "t.revoked"),
+            contains = contains_sql(db, "t.search_text", &p),
+            cursor = cursor_sql(q.after, "t.", &mut args),
+        )
+    } else {
+        format!(
+            "SELECT id, revoked_at FROM access_tokens WHERE search_text LIKE {}{}{}",
+            args.text(like_pattern(search)),
+            state_sql(q.filter),
+            cursor_sql(q.after, "", &mut args),
+        )
+    };
+    let sql = format!(
+        "WITH m AS MATERIALIZED ({candidates}), \
+         page AS MATERIALIZED (SELECT id FROM m ORDER BY {order} LIMIT {limit}) \
+         SELECT {cols} FROM access_tokens WHERE id IN (SELECT id FROM page) ORDER BY {order}",
+        cols = columns!(),
+        order = order_sql(q.filter),
+        limit = args.int(q.limit),
+    );
+    fetch_tokens(db, sql, args).await
+}
+
+/// SQLite's trigram path (three characters or more).
+async fn fts_list(
+    db: &Db,
+    q: &AdminQuery<'_>,
+    search: &str,
+) -> Result<Vec<AccessToken>, sqlx::Error> {
+    let mut args = Args::default();
+    let phrase = args.text(fts_phrase(search));
+    let cursor = cursor_sql(q.after, "", &mut args);
+    let sql = if q.filter == TokenFilter::Revoked {
+        format!(
+            "SELECT {} FROM access_tokens WHERE revoked = 1 AND id IN \
+             (SELECT rowid FROM access_tokens_fts WHERE access_tokens_fts MATCH {phrase}){cursor} \
+             ORDER BY revoked_at DESC, id DESC LIMIT {}",
+            columns!(),
+            args.int(q.limit)
+        )
+    } else {
+        // Unqualified `id` would be ambiguous in the join: the cursor uses the rowid.
+        let cursor = cursor.replace(" id <", " access_tokens_fts.rowid <");
+        format!(
+            "SELECT {} FROM {FTS_JOIN} WHERE access_tokens_fts MATCH {phrase}{}{cursor} \
+             ORDER BY access_tokens_fts.rowid DESC LIMIT {}",
+            columns!(),
+            state_sql(q.filter),
+            args.int(q.limit)
+        )
+    };
+    fetch_tokens(db, sql, args).await
+}
+
+/// A quoted FTS5 phrase, which FTS5 reads literally.
+fn fts_phrase(q: &str) -> String {
+    format!("\"{}\"", q.replace('"', "\"\""))
 }
 
 /// The trigram index joined to its rows, ordered by the index's rowid. CROSS
@@ -254,75 +540,46 @@ fn admin_from_where(
 const FTS_JOIN: &str =
     "access_tokens_fts CROSS JOIN access_tokens ON access_tokens.id = access_tokens_fts.rowid";
 
-fn bind_all<'q, O>(
-    mut query: sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments>,
-    args: Vec<Arg>,
-) -> sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments> {
-    for arg in args {
-        query = match arg {
-            Arg::Int(i) => query.bind(i),
-            Arg::Text(s) => query.bind(s),
-        };
-    }
-    query
-}
-
-/// A page of everyone's tokens, in the list's order, optionally searched.
-pub async fn admin_list(db: &Db, q: &AdminQuery<'_>) -> Result<Vec<AccessToken>, sqlx::Error> {
-    let mut args = Vec::new();
-    let by_revocation = q.filter == TokenFilter::Revoked;
-    let (from, where_) = admin_from_where(db, q.filter, q.search, by_revocation, &mut args);
-    let id = if from == FTS_JOIN {
-        "access_tokens_fts.rowid"
-    } else {
-        "id"
-    };
-    let mut sql = format!("SELECT {} FROM {from}{where_}", columns!());
-    let n = args.len() + 1;
-    match q.after {
-        Some(Cursor::Id(after)) => {
-            sql.push_str(&format!(" AND {id} < ${n}"));
-            args.push(Arg::Int(after));
-        }
-        Some(Cursor::Revoked { at, id }) => {
-            sql.push_str(&format!(
-                " AND (revoked_at < ${n} OR (revoked_at = ${n} AND id < ${}))",
-                n + 1
-            ));
-            args.push(Arg::Int(at));
-            args.push(Arg::Int(id));
-        }
-        None => {}
-    }
-    if by_revocation {
-        sql.push_str(" ORDER BY revoked_at DESC, id DESC");
-    } else {
-        sql.push_str(&format!(" ORDER BY {id} DESC"));
-    }
-    sql.push_str(&format!(" LIMIT ${}", args.len() + 1));
-    args.push(Arg::Int(q.limit));
-    bind_all(sqlx::query_as::<_, AccessToken>(AssertSqlSafe(sql)), args)
+async fn fetch_tokens(db: &Db, sql: String, args: Args) -> Result<Vec<AccessToken>, sqlx::Error> {
+    args.bind(sqlx::query_as::<_, AccessToken>(AssertSqlSafe(sql)))
         .fetch_all(&db.pool)
         .await
 }
 
 /// How many tokens match, counting no further than `cap` (so a count never
-/// scans a million rows).
+/// scans a million rows). Short searches are counted exactly by `token_grams`.
 pub async fn admin_count(
     db: &Db,
     filter: TokenFilter,
     search: Option<&str>,
     cap: i64,
 ) -> Result<i64, sqlx::Error> {
-    let mut args = Vec::new();
-    // A count has no order, so it can always be driven by the index.
-    let (from, where_) = admin_from_where(db, filter, search, false, &mut args);
+    let mut args = Args::default();
+    let inner = match search {
+        Some(q) if is_short(q) => return Ok(gram_stats(db, filter, q).await?.1.min(cap)),
+        None => format!(
+            "SELECT 1 FROM access_tokens WHERE 1 = 1{}",
+            state_sql(filter)
+        ),
+        Some(q) => match db.dialect {
+            Dialect::Sqlite => format!(
+                "SELECT 1 FROM {FTS_JOIN} WHERE access_tokens_fts MATCH {}{}",
+                args.text(fts_phrase(q)),
+                state_sql(filter)
+            ),
+            Dialect::Postgres => format!(
+                "SELECT 1 FROM access_tokens WHERE search_text LIKE {}{}",
+                args.text(like_pattern(q)),
+                state_sql(filter)
+            ),
+        },
+    };
     let sql = format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM {from}{where_} LIMIT ${}) AS capped",
-        args.len() + 1
+        "SELECT COUNT(*) FROM ({inner} LIMIT {}) AS capped",
+        args.int(cap)
     );
-    args.push(Arg::Int(cap));
-    let (count,): (i64,) = bind_all(sqlx::query_as::<_, (i64,)>(AssertSqlSafe(sql)), args)
+    let (count,): (i64,) = args
+        .bind(sqlx::query_as::<_, (i64,)>(AssertSqlSafe(sql)))
         .fetch_one(&db.pool)
         .await?;
     Ok(count)
@@ -347,22 +604,26 @@ pub async fn revoke_for_deleted_user(
     by: &str,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
-    let revoked = sqlx::query(
+    let revoked: Vec<(i64, String)> = sqlx::query_as(
         "UPDATE access_tokens SET revoked = 1, revoked_at = $1, revoked_by = $2, revoke_cause = $3 \
-         WHERE user_id = $4 AND revoked = 0",
+         WHERE user_id = $4 AND revoked = 0 RETURNING id, search_text",
     )
     .bind(now)
     .bind(by)
     .bind(format!("Revoked because user was deleted by {by}"))
     .bind(user_id)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
+    .fetch_all(&mut **tx)
+    .await?;
+    let changes: Vec<_> = revoked
+        .iter()
+        .map(|(id, text)| GramChange::new(*id, text, -1, 1))
+        .collect();
+    add_grams(tx, &changes).await?;
     sqlx::query("UPDATE access_tokens SET revoked_because_user_deleted = 1 WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut **tx)
         .await?;
-    Ok(revoked)
+    Ok(revoked.len() as u64)
 }
 
 /// Active tokens per user id.
@@ -417,7 +678,8 @@ pub async fn bulk_insert(
             b + 9
         ));
     }
-    let mut q = sqlx::query(AssertSqlSafe(sql));
+    sql.push_str(" RETURNING id, revoked, search_text");
+    let mut q = sqlx::query_as::<_, (i64, i64, String)>(AssertSqlSafe(sql));
     for r in rows {
         q = q
             .bind(&r.hash)
@@ -430,6 +692,10 @@ pub async fn bulk_insert(
             .bind(r.revoked_at)
             .bind(&r.revoked_by);
     }
-    q.execute(&mut **tx).await?;
-    Ok(())
+    let inserted = q.fetch_all(&mut **tx).await?;
+    let changes: Vec<_> = inserted
+        .iter()
+        .map(|(id, revoked, text)| GramChange::new(*id, text, 1 - revoked, *revoked))
+        .collect();
+    add_grams(tx, &changes).await
 }

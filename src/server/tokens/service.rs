@@ -6,6 +6,7 @@ use super::last_used::LastUsed;
 use super::{repo, AccessToken};
 use crate::model::{TokenFilter, TOKEN_TEXT_MAX};
 use crate::server::auth::{AuthError, AuthMethod, Caller};
+use crate::server::auth_cache::Verified;
 use crate::server::db::Db;
 use crate::server::error::ServiceError;
 use crate::server::time::{iso, now_millis};
@@ -247,6 +248,7 @@ impl Tokens {
         if let Some(t) =
             repo::revoke(&self.db, id, owner, by, cause.as_deref(), now_millis()).await?
         {
+            self.db.auth_changed().await;
             tracing::info!(token_id = t.id, by = %by, by_admin = owner.is_none(), "access token revoked");
             return Ok(self.fresh(t));
         }
@@ -344,13 +346,19 @@ impl Tokens {
     }
 
     /// What a presented Bearer token proves. Malformed tokens (wrong prefix,
-    /// length or checksum) are refused before any database work; a valid one
-    /// is looked up by its hash on every request, so a revocation takes effect
-    /// on the very next one.
+    /// length or checksum) are refused before any database work. A valid one
+    /// is looked up by its hash, unless it was verified moments ago and nothing
+    /// that could refuse it has changed since (see `auth_cache`).
     pub async fn authenticate(&self, presented: &SecretString) -> Result<User, AuthError> {
         let token =
             PlainToken::parse(presented.expose_secret()).map_err(|_| AuthError::InvalidToken)?;
         let hash = token.hash();
+        let cache = &self.db.auth_cache;
+        if let Some(hit) = cache.get(&hash.0) {
+            self.last_used.record(hit.token_id, now_millis());
+            return Ok(hit.user);
+        }
+        let epoch = cache.epoch();
         self.lookups.fetch_add(1, Ordering::Relaxed);
         let row = repo::find_for_auth(&self.db, &hash)
             .await
@@ -370,6 +378,14 @@ impl Tokens {
             return Err(AuthError::Disabled);
         }
         self.last_used.record(row.token_id, now_millis());
+        cache.insert(
+            epoch,
+            hash.0,
+            Verified {
+                token_id: row.token_id,
+                user: row.user.clone(),
+            },
+        );
         Ok(row.user)
     }
 }

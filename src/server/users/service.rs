@@ -180,7 +180,7 @@ pub async fn update(
         }
         None => None,
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     if let Some(hash) = &new_hash {
         repo::set_password(&mut tx, user.id, hash).await?;
     }
@@ -202,6 +202,8 @@ pub async fn update(
         session::delete_for_user(&mut tx, user.id).await?;
     }
     tx.commit().await?;
+    // Disabling refuses the user's tokens; any change shows in what a token proves.
+    db.auth_changed().await;
     tracing::info!(user = %updated.login_name, enabled, admin = is_admin, by = actor.name(), "user updated");
     Ok(updated)
 }
@@ -219,7 +221,7 @@ pub async fn delete(db: &Db, actor: &Actor, login: &str) -> Result<(User, u64), 
             user.login_name
         )));
     }
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     if !repo::mark_deleted(&mut tx, user.id, now_millis()).await? {
         return Err(ServiceError::Conflict(format!(
             "User '{}' changed while it was being deleted. Please try again.",
@@ -230,6 +232,7 @@ pub async fn delete(db: &Db, actor: &Actor, login: &str) -> Result<(User, u64), 
     let now = now_millis();
     let revoked = tokens_repo::revoke_for_deleted_user(&mut tx, user.id, actor.name(), now).await?;
     tx.commit().await?;
+    db.auth_changed().await;
     tracing::info!(user = %user.login_name, by = actor.name(), revoked_tokens = revoked, "user deleted");
     Ok((user, revoked))
 }
