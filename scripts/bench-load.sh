@@ -90,7 +90,9 @@ pid=""
 ratio=$(awk -v a="$(cat "$work/rps-bearer")" -v b="$(cat "$work/rps-version")" 'BEGIN {printf "%.2f", a/b}')
 writes=$(sed -n 's/.*last-used totals.*writes=\([0-9]*\).*/\1/p' "$work/server.log" | tail -1)
 flushes=$(sed -n 's/.*last-used totals.*flushes=\([0-9]*\).*/\1/p' "$work/server.log" | tail -1)
+lookups=$(sed -n 's/.*last-used totals.*lookups=\([0-9]*\).*/\1/p' "$work/server.log" | tail -1)
 echo
 echo "authenticated / unauthenticated requests/s: $ratio"
 echo "last-used: $writes row writes in $flushes flushes (flush interval 1 s) for the hot token"
+echo "token lookups in the database: $lookups (verified tokens are cached for --auth-cache-ttl-ms, 1000 by default; the unknown-token flood reads every time)"
 echo "RSS: idle ${rss_idle} KiB, under load ${rss_load} KiB; cold start to first served request: ${cold_ms} ms"

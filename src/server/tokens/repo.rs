@@ -403,13 +403,15 @@ const SEARCH_WINDOW: i64 = 20_000;
 /// a lower-cased substring.
 ///
 /// - No search: the order's index, from the cursor on.
-/// - SQLite, three characters or more: the FTS5 trigram index drives the query
-///   in descending rowid order, so a common term stops after one page.
-/// - Otherwise (short searches, and PostgreSQL) in two steps. First the newest
+/// - SQLite, three characters or more, newest first: the FTS5 trigram index
+///   drives the query in descending rowid order, so a common term stops
+///   after one page.
+/// - Otherwise (short searches, newest revocations first, and PostgreSQL) in
+///   two steps. First the newest
 ///   [`SEARCH_WINDOW`] rows of the list are filtered: a common term fills the
 ///   page there. If it does not, the term is rare and an index gives its few
 ///   candidates, which are sorted: the blocks of `token_grams` for one or two
-///   characters, pg_trgm for longer ones. For a short search the exact counts
+///   characters, FTS5 or pg_trgm for longer ones. For a short search the exact counts
 ///   of `token_grams` choose the cheaper step up front, and say when there is
 ///   nothing to find at all.
 pub async fn admin_list(db: &Db, q: &AdminQuery<'_>) -> Result<Vec<AccessToken>, sqlx::Error> {
@@ -425,7 +427,7 @@ pub async fn admin_list(db: &Db, q: &AdminQuery<'_>) -> Result<Vec<AccessToken>,
         );
         return fetch_tokens(db, sql, args).await;
     };
-    if db.dialect == Dialect::Sqlite && !is_short(search) {
+    if db.dialect == Dialect::Sqlite && !is_short(search) && q.filter != TokenFilter::Revoked {
         return fts_list(db, q, search).await;
     }
     let mut window_first = true;
@@ -441,6 +443,29 @@ pub async fn admin_list(db: &Db, q: &AdminQuery<'_>) -> Result<Vec<AccessToken>,
             .await?;
         let window_cost = (q.limit * max_id.unwrap_or(0) / count).min(SEARCH_WINDOW);
         window_first = window_cost < blocks << GRAM_BLOCK_SHIFT;
+    } else {
+        // A longer term with only a few matches anywhere goes to the index
+        // at once; the probe stops as soon as the term proves common.
+        let mut args = Args::default();
+        let matches = match db.dialect {
+            Dialect::Sqlite => format!(
+                "access_tokens_fts WHERE access_tokens_fts MATCH {}",
+                args.text(fts_phrase(search))
+            ),
+            Dialect::Postgres => format!(
+                "access_tokens WHERE search_text LIKE {}",
+                args.text(like_pattern(search))
+            ),
+        };
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM {matches} LIMIT {}) AS probe",
+            args.int(RARE + 1)
+        );
+        let (n,): (i64,) = args
+            .bind(sqlx::query_as::<_, (i64,)>(AssertSqlSafe(sql)))
+            .fetch_one(&db.pool)
+            .await?;
+        window_first = n > RARE;
     }
     if window_first {
         let mut args = Args::default();
@@ -480,12 +505,21 @@ pub async fn admin_list(db: &Db, q: &AdminQuery<'_>) -> Result<Vec<AccessToken>,
             cursor = cursor_sql(q.after, "t.", &mut args),
         )
     } else {
-        format!(
-            "SELECT id, revoked_at FROM access_tokens WHERE search_text LIKE {}{}{}",
-            args.text(like_pattern(search)),
-            state_sql(q.filter),
-            cursor_sql(q.after, "", &mut args),
-        )
+        match db.dialect {
+            Dialect::Sqlite => format!(
+                "SELECT access_tokens.id AS id, revoked_at FROM {FTS_JOIN} \
+                 WHERE access_tokens_fts MATCH {}{}{}",
+                args.text(fts_phrase(search)),
+                state_sql(q.filter),
+                cursor_sql(q.after, "access_tokens.", &mut args),
+            ),
+            Dialect::Postgres => format!(
+                "SELECT id, revoked_at FROM access_tokens WHERE search_text LIKE {}{}{}",
+                args.text(like_pattern(search)),
+                state_sql(q.filter),
+                cursor_sql(q.after, "", &mut args),
+            ),
+        }
     };
     let sql = format!(
         "WITH m AS MATERIALIZED ({candidates}), \
@@ -498,7 +532,11 @@ pub async fn admin_list(db: &Db, q: &AdminQuery<'_>) -> Result<Vec<AccessToken>,
     fetch_tokens(db, sql, args).await
 }
 
-/// SQLite's trigram path (three characters or more).
+/// A term with at most this many matches in all is rare: its matches are
+/// read from the index and sorted, rather than looked for in the list's order.
+const RARE: i64 = 500;
+
+/// SQLite's trigram path (three characters or more) in newest-first order.
 async fn fts_list(
     db: &Db,
     q: &AdminQuery<'_>,
@@ -506,26 +544,18 @@ async fn fts_list(
 ) -> Result<Vec<AccessToken>, sqlx::Error> {
     let mut args = Args::default();
     let phrase = args.text(fts_phrase(search));
-    let cursor = cursor_sql(q.after, "", &mut args);
-    let sql = if q.filter == TokenFilter::Revoked {
-        format!(
-            "SELECT {} FROM access_tokens WHERE revoked = 1 AND id IN \
-             (SELECT rowid FROM access_tokens_fts WHERE access_tokens_fts MATCH {phrase}){cursor} \
-             ORDER BY revoked_at DESC, id DESC LIMIT {}",
-            columns!(),
-            args.int(q.limit)
-        )
-    } else {
-        // Unqualified `id` would be ambiguous in the join: the cursor uses the rowid.
-        let cursor = cursor.replace(" id <", " access_tokens_fts.rowid <");
-        format!(
-            "SELECT {} FROM {FTS_JOIN} WHERE access_tokens_fts MATCH {phrase}{}{cursor} \
-             ORDER BY access_tokens_fts.rowid DESC LIMIT {}",
-            columns!(),
-            state_sql(q.filter),
-            args.int(q.limit)
-        )
+    // The cursor bounds the index's rowid, so the index starts there.
+    let cursor = match q.after {
+        Some(Cursor::Id(id)) => format!(" AND access_tokens_fts.rowid < {}", args.int(id)),
+        _ => String::new(),
     };
+    let sql = format!(
+        "SELECT {} FROM {FTS_JOIN} WHERE access_tokens_fts MATCH {phrase}{}{cursor} \
+         ORDER BY access_tokens_fts.rowid DESC LIMIT {}",
+        columns!(),
+        state_sql(q.filter),
+        args.int(q.limit)
+    );
     fetch_tokens(db, sql, args).await
 }
 
@@ -698,4 +728,22 @@ pub async fn bulk_insert(
         .map(|(id, revoked, text)| GramChange::new(*id, text, 1 - revoked, *revoked))
         .collect();
     add_grams(tx, &changes).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grams_are_the_distinct_one_and_two_character_substrings_of_each_line() {
+        let g: Vec<&str> = grams(&search_text("Café ab", "Bo")).into_iter().collect();
+        assert_eq!(
+            g,
+            [" ", " a", "a", "ab", "af", "b", "bo", "c", "ca", "f", "fé", "o", "é", "é "]
+        );
+        let g: Vec<&str> = grams("日本\n日").into_iter().collect();
+        assert_eq!(g, ["日", "日本", "本"]);
+        assert!(grams("").is_empty());
+        assert!(is_short("日本") && is_short("a") && !is_short("abc") && !is_short("a\n"));
+    }
 }
