@@ -213,14 +213,34 @@ impl Db {
         }))
     }
 
+    /// Applies pending migrations, saying so first: the first start after an
+    /// upgrade may rebuild an index over every token (about two minutes per
+    /// million tokens on SQLite).
     pub async fn migrate(&self) -> Result<(), DbSetupError> {
-        match self.dialect {
-            Dialect::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await?,
-            Dialect::Postgres => {
-                sqlx::migrate!("migrations/postgres")
-                    .run(&self.pool)
-                    .await?
-            }
+        let migrator = match self.dialect {
+            Dialect::Sqlite => sqlx::migrate!("migrations/sqlite"),
+            Dialect::Postgres => sqlx::migrate!("migrations/postgres"),
+        };
+        // No table yet (a new database) reads as nothing applied.
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations")
+            .fetch_all(&self.pool)
+            .await
+            .unwrap_or_default();
+        let pending: Vec<String> = migrator
+            .iter()
+            .filter(|m| !applied.contains(&m.version))
+            .map(|m| format!("{} {}", m.version, m.description))
+            .collect();
+        if !applied.is_empty() && !pending.is_empty() {
+            tracing::info!(pending = ?pending, "upgrading the database schema; this can take a few minutes on large databases");
+        }
+        let started = std::time::Instant::now();
+        migrator.run(&self.pool).await?;
+        if !applied.is_empty() && !pending.is_empty() {
+            tracing::info!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "database schema upgraded"
+            );
         }
         Ok(())
     }

@@ -430,8 +430,7 @@ pub async fn admin_list(db: &Db, q: &AdminQuery<'_>) -> Result<Vec<AccessToken>,
     if db.dialect == Dialect::Sqlite && !is_short(search) && q.filter != TokenFilter::Revoked {
         return fts_list(db, q, search).await;
     }
-    let mut window_first = true;
-    if is_short(search) {
+    let window_first = if is_short(search) {
         let (blocks, count) = gram_stats(db, q.filter, search).await?;
         if count == 0 {
             return Ok(Vec::new());
@@ -442,7 +441,7 @@ pub async fn admin_list(db: &Db, q: &AdminQuery<'_>) -> Result<Vec<AccessToken>,
             .fetch_one(&db.pool)
             .await?;
         let window_cost = (q.limit * max_id.unwrap_or(0) / count).min(SEARCH_WINDOW);
-        window_first = window_cost < blocks << GRAM_BLOCK_SHIFT;
+        window_cost < blocks << GRAM_BLOCK_SHIFT
     } else {
         // A longer term with only a few matches anywhere goes to the index
         // at once; the probe stops as soon as the term proves common.
@@ -465,8 +464,8 @@ pub async fn admin_list(db: &Db, q: &AdminQuery<'_>) -> Result<Vec<AccessToken>,
             .bind(sqlx::query_as::<_, (i64,)>(AssertSqlSafe(sql)))
             .fetch_one(&db.pool)
             .await?;
-        window_first = n > RARE;
-    }
+        n > RARE
+    };
     if window_first {
         let mut args = Args::default();
         let cursor = cursor_sql(q.after, "", &mut args);
@@ -736,7 +735,8 @@ mod tests {
 
     #[test]
     fn grams_are_the_distinct_one_and_two_character_substrings_of_each_line() {
-        let g: Vec<&str> = grams(&search_text("Café ab", "Bo")).into_iter().collect();
+        let text = search_text("Café ab", "Bo");
+        let g: Vec<&str> = grams(&text).into_iter().collect();
         assert_eq!(
             g,
             [" ", " a", "a", "ab", "af", "b", "bo", "c", "ca", "f", "fé", "o", "é", "é "]
