@@ -211,7 +211,12 @@ pub async fn revoke(
         .fetch_optional(&mut *tx)
         .await?;
     if let Some(t) = &token {
-        let text = search_text(&t.description, &t.username);
+        // The text the grams were counted from, as stored.
+        let text: String =
+            sqlx::query_scalar("SELECT search_text FROM access_tokens WHERE id = $1")
+                .bind(t.id)
+                .fetch_one(&mut *tx)
+                .await?;
         add_grams(&mut tx, &[GramChange::new(t.id, &text, -1, 1)]).await?;
     }
     tx.commit().await?;
