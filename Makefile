@@ -39,7 +39,7 @@ tools:
 # cargo-leptos gzips with libflate, about 15% bigger than `gzip -9`: build the
 # site, redo its .gz copies, then build the server that embeds them.
 build: tools
-	cargo leptos build --release --precompress --frontend-only
+	cargo leptos build --release --precompress --split --frontend-only
 	find target/site -type f ! -name '*.gz' ! -name '*.br' -exec gzip -9 -n -k -f {} +
 	cargo leptos build --release --server-only
 	@test -x $(BIN)

@@ -5,7 +5,9 @@ use crate::pages::{AdminTokensPage, LoginPage, TokensPage, UsersPage};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+#[cfg(not(feature = "csr"))]
+use leptos_router::lazy_route;
+use leptos_router::{path, Lazy, LazyRoute};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
@@ -58,15 +60,48 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound /> }>
                 <Route path=path!("/go/auth/login") view=LoginPage />
                 <Route path=path!("/go/access_tokens") view=|| view! { <Layout><TokensPage /></Layout> } />
-                <Route
-                    path=path!("/go/admin/admin_access_tokens")
-                    view=|| view! { <Layout><AdminTokensPage /></Layout> }
-                />
-                <Route path=path!("/go/admin/users") view=|| view! { <Layout><UsersPage /></Layout> } />
+                <Route path=path!("/go/admin/admin_access_tokens") view={Lazy::<AdminTokensRoute>::new()} />
+                <Route path=path!("/go/admin/users") view={Lazy::<UsersRoute>::new()} />
             </Routes>
         </Router>
     }
 }
+
+// The admin pages are lazy routes: with `cargo leptos build --split`, their
+// code is in WASM chunks of their own, fetched when one is first shown, so the
+// main WASM every page waits for stays small. The client-only (`csr`) build
+// for Trunk, which does not split, gets the same routes unsplit.
+macro_rules! lazy_page {
+    ($route:ident, $page:ident) => {
+        struct $route;
+
+        #[cfg(not(feature = "csr"))]
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <Layout><$page /></Layout> }.into_any()
+            }
+        }
+
+        #[cfg(feature = "csr")]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            async fn view(_this: Self) -> AnyView {
+                view! { <Layout><$page /></Layout> }.into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(AdminTokensRoute, AdminTokensPage);
+lazy_page!(UsersRoute, UsersPage);
 
 /// The signed-in frame: header with menus, then the page.
 #[component]
