@@ -50,26 +50,8 @@ pub async fn admin_list_tokens(
     q: String,
     after: Option<String>,
 ) -> Result<AdminTokenPage, AppError> {
-    use crate::server::tokens::service::AdminListQuery;
     let (state, caller) = crate::server::auth::require_page_caller().await?;
-    let first = after.is_none();
-    let page = state
-        .tokens
-        .admin_list(
-            &caller,
-            AdminListQuery {
-                filter,
-                q: Some(q.clone()),
-                page_size: Some(crate::model::ADMIN_PAGE_SIZE),
-                after,
-            },
-        )
-        .await?;
-    let counts = if first {
-        Some(state.tokens.admin_counts(&caller, Some(&q)).await?)
-    } else {
-        None
-    };
+    let (page, counts) = state.tokens.admin_page(&caller, filter, &q, after).await?;
     Ok(AdminTokenPage {
         tokens: page.tokens.iter().map(|t| t.view()).collect(),
         next: page.next,

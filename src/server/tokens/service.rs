@@ -310,6 +310,35 @@ impl Tokens {
         })
     }
 
+    /// What the admin page shows: a page of the list (the page's size) and,
+    /// on the first page, both tabs' counts.
+    pub async fn admin_page(
+        &self,
+        caller: &Caller,
+        filter: TokenFilter,
+        q: &str,
+        after: Option<String>,
+    ) -> Result<(Page, Option<(i64, i64)>), ServiceError> {
+        let first = after.is_none();
+        let page = self
+            .admin_list(
+                caller,
+                AdminListQuery {
+                    filter,
+                    q: Some(q.to_string()),
+                    page_size: Some(crate::model::ADMIN_PAGE_SIZE),
+                    after,
+                },
+            )
+            .await?;
+        let counts = if first {
+            Some(self.admin_counts(caller, Some(q)).await?)
+        } else {
+            None
+        };
+        Ok((page, counts))
+    }
+
     /// How many active and revoked tokens match a search, each capped at
     /// [`COUNT_CAP`].
     pub async fn admin_counts(
