@@ -150,6 +150,48 @@ impl Drop for Storage {
     }
 }
 
+/// A connection to the PostgreSQL server's `postgres` database, for tests
+/// that change a test app's own database underneath it.
+pub struct PgControl {
+    /// The app's database.
+    pub db: String,
+    conn: sqlx::PgConnection,
+}
+
+impl PgControl {
+    /// PostgreSQL leg only.
+    pub async fn new(app: &TestApp) -> PgControl {
+        use sqlx::Connection;
+        let Storage::Postgres(db) = app.storage.as_ref() else {
+            panic!("PgControl needs the PostgreSQL leg")
+        };
+        let conn = sqlx::PgConnection::connect(&format!("{}/postgres", pg_base()))
+            .await
+            .unwrap();
+        PgControl {
+            db: db.clone(),
+            conn,
+        }
+    }
+
+    pub async fn exec(&mut self, sql: String) {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut self.conn)
+            .await
+            .unwrap();
+    }
+
+    /// Ends every connection to the app's database.
+    pub async fn disconnect_all(&mut self) {
+        let sql = format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{}' AND pid <> pg_backend_pid()",
+            self.db
+        );
+        self.exec(sql).await;
+    }
+}
+
 impl Storage {
     pub async fn new() -> (Storage, String) {
         if on_postgres() {

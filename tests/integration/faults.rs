@@ -224,7 +224,6 @@ async fn a_full_disk_answers_503_and_recovers() {
 /// 503 on writes, still serves reads, and recovers when writable again.
 #[tokio::test]
 async fn a_read_only_database_answers_503_and_recovers() {
-    use sqlx::Connection;
     if !on_postgres() {
         eprintln!("skipped on SQLite: the full-disk test covers it");
         return;
@@ -232,21 +231,13 @@ async fn a_read_only_database_answers_503_and_recovers() {
     let app = TestApp::new().await;
     let cookie = Auth::Cookie(app.login("admin", ADMIN_PASSWORD).await);
     let (kept, _) = app.create_token(&cookie, "kept").await;
-    let Storage::Postgres(name) = app.storage.as_ref() else {
-        unreachable!()
-    };
-    let mut ctl = sqlx::PgConnection::connect(&format!("{}/postgres", pg_base()))
-        .await
-        .unwrap();
-    let run = |sql: String| sqlx::raw_sql(sqlx::AssertSqlSafe(sql));
-    let kick = format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()");
-    run(format!(
+    let mut ctl = PgControl::new(&app).await;
+    let name = ctl.db.clone();
+    ctl.exec(format!(
         "ALTER DATABASE \"{name}\" SET default_transaction_read_only = on"
     ))
-    .execute(&mut ctl)
-    .await
-    .unwrap();
-    run(kick.clone()).execute(&mut ctl).await.unwrap();
+    .await;
+    ctl.disconnect_all().await;
 
     let path = "/go/api/current_user/access_tokens";
     let mut status = StatusCode::OK;
@@ -273,13 +264,11 @@ async fn a_read_only_database_answers_503_and_recovers() {
         StatusCode::OK
     );
 
-    run(format!(
+    ctl.exec(format!(
         "ALTER DATABASE \"{name}\" RESET default_transaction_read_only"
     ))
-    .execute(&mut ctl)
-    .await
-    .unwrap();
-    run(kick).execute(&mut ctl).await.unwrap();
+    .await;
+    ctl.disconnect_all().await;
     let mut recovered = false;
     for _ in 0..20 {
         if app

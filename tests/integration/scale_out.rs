@@ -77,20 +77,24 @@ impl Http {
         set.split(';').next().unwrap().to_string()
     }
 
+    /// `GET /go/api/current_user` with a Bearer token.
+    async fn me(&self, token: &str) -> (StatusCode, Value) {
+        self.api(
+            reqwest::Method::GET,
+            "/go/api/current_user",
+            1,
+            &Auth::Bearer(token.to_string()),
+            None,
+        )
+        .await
+    }
+
     /// Polls with a Bearer token until it is refused (at most 10 s), and
     /// returns the refusal's body.
     async fn until_refused(&self, token: &str) -> Value {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
-            let (s, body) = self
-                .api(
-                    reqwest::Method::GET,
-                    "/go/api/current_user",
-                    1,
-                    &Auth::Bearer(token.to_string()),
-                    None,
-                )
-                .await;
+            let (s, body) = self.me(token).await;
             if s == StatusCode::UNAUTHORIZED {
                 return body;
             }
@@ -153,26 +157,10 @@ async fn two_instances_on_one_database_behave_as_one() {
     assert_eq!(s, StatusCode::OK);
     let token = body["token"].as_str().unwrap().to_string();
     let id = body["id"].as_i64().unwrap();
-    let (s, me) = b
-        .api(
-            Method::GET,
-            "/go/api/current_user",
-            1,
-            &Auth::Bearer(token.clone()),
-            None,
-        )
-        .await;
+    let (s, me) = b.me(&token).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(me["login_name"], "admin");
-    let (s, _) = a
-        .api(
-            Method::GET,
-            "/go/api/current_user",
-            1,
-            &Auth::Bearer(token.clone()),
-            None,
-        )
-        .await;
+    let (s, _) = a.me(&token).await;
     assert_eq!(s, StatusCode::OK, "now cached on A");
 
     // A revoke on B is refused on A too.
@@ -212,18 +200,7 @@ async fn two_instances_on_one_database_behave_as_one() {
         .await;
     let dana_token = body["token"].as_str().unwrap().to_string();
     let dana_cookie = b.login("dana", USER_PASSWORD).await;
-    assert_eq!(
-        b.api(
-            Method::GET,
-            "/go/api/current_user",
-            1,
-            &Auth::Bearer(dana_token.clone()),
-            None
-        )
-        .await
-        .0,
-        StatusCode::OK
-    );
+    assert_eq!(b.me(&dana_token).await.0, StatusCode::OK);
     a.api(
         Method::PATCH,
         "/go/api/users/dana",
@@ -288,7 +265,6 @@ async fn instances_flushing_one_token_keep_the_newest_use() {
 /// refuses connections to its own database, then allows them again.
 #[tokio::test]
 async fn a_database_outage_gives_503_then_recovery() {
-    use sqlx::Connection;
     if !on_postgres() {
         eprintln!("skipped on SQLite: runs in the PostgreSQL leg");
         return;
@@ -316,23 +292,11 @@ async fn a_database_outage_gives_503_then_recovery() {
     };
     assert_eq!(me(token.clone()).await.status, axum::http::StatusCode::OK);
 
-    let Storage::Postgres(name) = app.storage.as_ref() else {
-        unreachable!()
-    };
-    let mut ctl = sqlx::PgConnection::connect(&format!("{}/postgres", pg_base()))
-        .await
-        .unwrap();
-    let run = |sql: String| sqlx::raw_sql(sqlx::AssertSqlSafe(sql));
-    run(format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false"))
-        .execute(&mut ctl)
-        .await
-        .unwrap();
-    run(format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
-    ))
-    .execute(&mut ctl)
-    .await
-    .unwrap();
+    let mut ctl = PgControl::new(&app).await;
+    let name = ctl.db.clone();
+    ctl.exec(format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false"))
+        .await;
+    ctl.disconnect_all().await;
 
     let down = me(token.clone()).await;
     assert_eq!(
@@ -360,10 +324,8 @@ async fn a_database_outage_gives_503_then_recovery() {
         .await;
     assert_eq!(page.status, axum::http::StatusCode::SERVICE_UNAVAILABLE);
 
-    run(format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true"))
-        .execute(&mut ctl)
-        .await
-        .unwrap();
+    ctl.exec(format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true"))
+        .await;
     let mut recovered = false;
     for _ in 0..20 {
         if me(token.clone()).await.status == axum::http::StatusCode::OK {
