@@ -330,11 +330,12 @@ impl Args {
     }
 }
 
-fn state_sql(filter: TokenFilter) -> &'static str {
+/// The filter's condition; `t` qualifies the column (`""` or `"t."`).
+fn state_sql(filter: TokenFilter, t: &str) -> String {
     match filter {
-        TokenFilter::Active => " AND revoked = 0",
-        TokenFilter::Revoked => " AND revoked = 1",
-        TokenFilter::All => "",
+        TokenFilter::Active => format!(" AND {t}revoked = 0"),
+        TokenFilter::Revoked => format!(" AND {t}revoked = 1"),
+        TokenFilter::All => String::new(),
     }
 }
 
@@ -426,7 +427,7 @@ pub async fn admin_list(db: &Db, q: &AdminQuery<'_>) -> Result<Vec<AccessToken>,
         let sql = format!(
             "SELECT {} FROM access_tokens WHERE 1 = 1{}{cursor} ORDER BY {} LIMIT {}",
             columns!(),
-            state_sql(q.filter),
+            state_sql(q.filter, ""),
             order_sql(q.filter),
             args.int(q.limit)
         );
@@ -479,7 +480,7 @@ pub async fn admin_list(db: &Db, q: &AdminQuery<'_>) -> Result<Vec<AccessToken>,
             "SELECT {cols} FROM (SELECT * FROM access_tokens WHERE 1 = 1{state}{cursor} \
              ORDER BY {order} LIMIT {window}) AS w WHERE {contains} ORDER BY {order} LIMIT {limit}",
             cols = columns!(),
-            state = state_sql(q.filter),
+            state = state_sql(q.filter, ""),
             order = order_sql(q.filter),
             window = args.int(SEARCH_WINDOW),
             limit = args.int(q.limit),
@@ -504,7 +505,7 @@ pub async fn admin_list(db: &Db, q: &AdminQuery<'_>) -> Result<Vec<AccessToken>,
              ON t.id >= g.block * 1024 AND t.id < (g.block + 1) * 1024 \
              WHERE g.gram = {p} AND {n} > 0{state} AND {contains}{cursor}",
             n = gram_count_sql(q.filter),
-            state = state_sql(q.filter).replace("revoked", "t.revoked"),
+            state = state_sql(q.filter, "t."),
             contains = contains_sql(db, "t.search_text", &p),
             cursor = cursor_sql(q.after, "t.", &mut args),
         )
@@ -514,13 +515,13 @@ pub async fn admin_list(db: &Db, q: &AdminQuery<'_>) -> Result<Vec<AccessToken>,
                 "SELECT access_tokens.id AS id, revoked_at FROM {FTS_JOIN} \
                  WHERE access_tokens_fts MATCH {}{}{}",
                 args.text(fts_phrase(search)),
-                state_sql(q.filter),
+                state_sql(q.filter, ""),
                 cursor_sql(q.after, "access_tokens.", &mut args),
             ),
             Dialect::Postgres => format!(
                 "SELECT id, revoked_at FROM access_tokens WHERE search_text LIKE {}{}{}",
                 args.text(like_pattern(search)),
-                state_sql(q.filter),
+                state_sql(q.filter, ""),
                 cursor_sql(q.after, "", &mut args),
             ),
         }
@@ -557,7 +558,7 @@ async fn fts_list(
         "SELECT {} FROM {FTS_JOIN} WHERE access_tokens_fts MATCH {phrase}{}{cursor} \
          ORDER BY access_tokens_fts.rowid DESC LIMIT {}",
         columns!(),
-        state_sql(q.filter),
+        state_sql(q.filter, ""),
         args.int(q.limit)
     );
     fetch_tokens(db, sql, args).await
@@ -593,18 +594,18 @@ pub async fn admin_count(
         Some(q) if is_short(q) => return Ok(gram_stats(db, filter, q).await?.1.min(cap)),
         None => format!(
             "SELECT 1 FROM access_tokens WHERE 1 = 1{}",
-            state_sql(filter)
+            state_sql(filter, "")
         ),
         Some(q) => match db.dialect {
             Dialect::Sqlite => format!(
                 "SELECT 1 FROM {FTS_JOIN} WHERE access_tokens_fts MATCH {}{}",
                 args.text(fts_phrase(q)),
-                state_sql(filter)
+                state_sql(filter, "")
             ),
             Dialect::Postgres => format!(
                 "SELECT 1 FROM access_tokens WHERE search_text LIKE {}{}",
                 args.text(like_pattern(q)),
-                state_sql(filter)
+                state_sql(filter, "")
             ),
         },
     };
