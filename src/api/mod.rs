@@ -75,7 +75,7 @@ pub async fn admin_revoke_token(id: i64, cause: Option<String>) -> Result<TokenV
 pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
     use crate::server::users::{service, Actor};
     let (state, caller) = crate::server::auth::require_page_caller().await?;
-    let rows = service::list_with_active_tokens(&state.db, &Actor::User(caller.user)).await?;
+    let rows = service::list_with_active_tokens(&state.db, &Actor::from(caller)).await?;
     Ok(rows
         .into_iter()
         .map(|(u, active_tokens)| UserRow {
@@ -110,7 +110,7 @@ pub async fn add_user(
         admin,
         enabled: true,
     };
-    Ok(service::create(&state.db, &Actor::User(caller.user), new)
+    Ok(service::create(&state.db, &Actor::from(caller), new)
         .await?
         .view())
 }
@@ -125,7 +125,7 @@ pub async fn set_user_enabled(login_name: String, enabled: bool) -> Result<UserV
         ..Default::default()
     };
     Ok(
-        service::update(&state.db, &Actor::User(caller.user), &login_name, patch)
+        service::update(&state.db, &Actor::from(caller), &login_name, patch)
             .await?
             .view(),
     )
@@ -137,6 +137,6 @@ pub async fn set_user_enabled(login_name: String, enabled: bool) -> Result<UserV
 pub async fn delete_user(login_name: String) -> Result<u64, AppError> {
     use crate::server::users::{service, Actor};
     let (state, caller) = crate::server::auth::require_page_caller().await?;
-    let (_, revoked) = service::delete(&state.db, &Actor::User(caller.user), &login_name).await?;
+    let (_, revoked) = service::delete(&state.db, &Actor::from(caller), &login_name).await?;
     Ok(revoked)
 }

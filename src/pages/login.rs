@@ -31,7 +31,7 @@ pub fn LoginPage() -> impl IntoView {
                 <input id="username" name="username" type="text" autocomplete="username" maxlength="255" required autofocus />
                 <label for="password">"Password"</label>
                 <input id="password" name="password" type="password" autocomplete="current-password" maxlength="1024" required />
-                <input type="hidden" name="redirect" prop:value=redirect />
+                <input type="hidden" name="redirect" value=redirect />
                 <button type="submit" class="primary">"Sign in"</button>
             </form>
         </main>

@@ -162,10 +162,11 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     res
 }
 
-/// A write (not GET/HEAD/OPTIONS) that the browser would authenticate with our
-/// cookies, or that targets sign-in or a server function, must come from our
-/// own origin: `Sec-Fetch-Site` must not say another site, and `Origin`, when
-/// sent, must be ours. Scripts (curl and the like) send neither header.
+/// A write (not GET/HEAD/OPTIONS) that a browser could authenticate on its
+/// own (our cookies, or Basic credentials it cached), or that targets sign-in
+/// or a server function, must come from our own origin: `Sec-Fetch-Site` must
+/// not say another site, and `Origin`, when sent, must be ours. Scripts (curl
+/// and the like) send neither header.
 fn is_cross_site_write(state: &AppState, req: &Request) -> bool {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return false;
@@ -173,6 +174,7 @@ fn is_cross_site_write(state: &AppState, req: &Request) -> bool {
     let headers = req.headers();
     let path = req.uri().path();
     let browser_authenticated = headers.contains_key(header::COOKIE)
+        || headers.contains_key(header::AUTHORIZATION)
         || path.starts_with("/go/fn/")
         || path.starts_with("/go/auth/");
     if !browser_authenticated {

@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod dev;
 pub mod error;
+pub mod identity;
 pub mod limits;
 pub mod rest;
 pub mod time;

@@ -3,6 +3,7 @@
 mod admin_api;
 mod api_base;
 mod common;
+mod escalation;
 mod faults;
 mod fuzz;
 mod hardening;

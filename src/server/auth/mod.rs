@@ -5,6 +5,7 @@ pub mod session;
 use crate::model::AppError;
 use crate::server::app::AppState;
 use crate::server::error::ServiceError;
+pub use crate::server::identity::{AuthMethod, Caller};
 use crate::server::users::{service, service::LoginError, User};
 use axum::http::{header, HeaderMap};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
@@ -12,20 +13,6 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use secrecy::SecretString;
 use std::net::IpAddr;
-
-/// How the caller proved who they are.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AuthMethod {
-    Session,
-    Basic,
-    Bearer,
-}
-
-#[derive(Clone, Debug)]
-pub struct Caller {
-    pub user: User,
-    pub method: AuthMethod,
-}
 
 /// Why an API caller was not let in; each maps to a 401 with GoCD's message.
 #[derive(Debug, thiserror::Error)]

@@ -32,7 +32,7 @@ fn user_json(base: &str, u: &User) -> Value {
 }
 
 fn actor(caller: Caller) -> Actor {
-    Actor::User(caller.user)
+    Actor::from(caller)
 }
 
 pub async fn index(

@@ -5,7 +5,7 @@ use super::format::PlainToken;
 use super::last_used::LastUsed;
 use super::{repo, AccessToken};
 use crate::model::{TokenFilter, TOKEN_TEXT_MAX};
-use crate::server::auth::{AuthError, AuthMethod, Caller};
+use crate::server::auth::{AuthError, Caller};
 use crate::server::auth_cache::Verified;
 use crate::server::db::Db;
 use crate::server::error::ServiceError;
@@ -16,8 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
-pub const BEARER_FORBIDDEN: &str =
-    "Unsupported operation: Accessing this API using access token is forbidden.";
+pub use crate::server::identity::BEARER_FORBIDDEN;
 
 /// The token service: the database plus the in-memory last-used batch.
 #[derive(Clone)]
@@ -140,18 +139,9 @@ fn decode_cursor(filter: TokenFilter, raw: &str) -> Result<repo::Cursor, Service
     }
 }
 
-/// A token can never mint, list or revoke tokens (GoCD rule 2).
-fn refuse_bearer(caller: &Caller) -> Result<(), ServiceError> {
-    if caller.method == AuthMethod::Bearer {
-        Err(ServiceError::Forbidden(BEARER_FORBIDDEN.to_string()))
-    } else {
-        Ok(())
-    }
-}
-
 /// Admin routes: no tokens, and admins only.
 fn require_admin(caller: &Caller) -> Result<(), ServiceError> {
-    refuse_bearer(caller)?;
+    caller.refuse_bearer()?;
     if caller.user.is_admin {
         Ok(())
     } else {
@@ -188,7 +178,7 @@ impl Tokens {
         caller: &Caller,
         description: &str,
     ) -> Result<(AccessToken, PlainToken), ServiceError> {
-        refuse_bearer(caller)?;
+        caller.refuse_bearer()?;
         let description = Description::parse(description)?;
         let plain = PlainToken::generate();
         let token = repo::insert(
@@ -208,13 +198,13 @@ impl Tokens {
         caller: &Caller,
         filter: TokenFilter,
     ) -> Result<Vec<AccessToken>, ServiceError> {
-        refuse_bearer(caller)?;
+        caller.refuse_bearer()?;
         let tokens = repo::list_for_user(&self.db, caller.user.id, filter).await?;
         Ok(tokens.into_iter().map(|t| self.fresh(t)).collect())
     }
 
     pub async fn get_own(&self, caller: &Caller, id: i64) -> Result<AccessToken, ServiceError> {
-        refuse_bearer(caller)?;
+        caller.refuse_bearer()?;
         repo::find_for_user(&self.db, caller.user.id, id)
             .await?
             .map(|t| self.fresh(t))
@@ -229,7 +219,7 @@ impl Tokens {
         id: i64,
         cause: Option<&str>,
     ) -> Result<AccessToken, ServiceError> {
-        refuse_bearer(caller)?;
+        caller.refuse_bearer()?;
         self.revoke(id, Some(caller.user.id), &caller.user.login_name, cause)
             .await
     }

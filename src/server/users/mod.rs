@@ -6,37 +6,7 @@ pub mod service;
 
 use crate::model::UserView;
 use crate::server::error::ServiceError;
-
-/// A live (not deleted) user. The password hash is never loaded into this type.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct User {
-    pub id: i64,
-    pub login_name: String,
-    pub display_name: String,
-    pub email: Option<String>,
-    pub email_me: bool,
-    pub checkin_aliases: String,
-    pub is_admin: bool,
-    pub enabled: bool,
-    pub created_at: i64,
-}
-
-impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for User {
-    fn from_row(row: &'r sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
-        use sqlx::Row;
-        Ok(User {
-            id: row.try_get("id")?,
-            login_name: row.try_get("login_name")?,
-            display_name: row.try_get("display_name")?,
-            email: row.try_get("email")?,
-            email_me: row.try_get::<i64, _>("email_me")? != 0,
-            checkin_aliases: row.try_get("checkin_aliases")?,
-            is_admin: row.try_get::<i64, _>("is_admin")? != 0,
-            enabled: row.try_get::<i64, _>("enabled")? != 0,
-            created_at: row.try_get("created_at")?,
-        })
-    }
-}
+pub use crate::server::identity::{Actor, User};
 
 impl User {
     pub fn view(&self) -> UserView {
@@ -59,44 +29,6 @@ pub fn split_aliases(s: &str) -> Vec<String> {
         .filter(|a| !a.is_empty())
         .map(str::to_string)
         .collect()
-}
-
-/// Who is acting: a signed-in user, or the operator at the command line.
-#[derive(Clone, Debug)]
-pub enum Actor {
-    User(User),
-    Operator,
-}
-
-impl Actor {
-    pub fn is_admin(&self) -> bool {
-        match self {
-            Actor::User(u) => u.is_admin,
-            Actor::Operator => true,
-        }
-    }
-
-    pub fn name(&self) -> &str {
-        match self {
-            Actor::User(u) => &u.login_name,
-            Actor::Operator => "operator",
-        }
-    }
-
-    pub fn user_id(&self) -> Option<i64> {
-        match self {
-            Actor::User(u) => Some(u.id),
-            Actor::Operator => None,
-        }
-    }
-
-    pub fn require_admin(&self) -> Result<(), ServiceError> {
-        if self.is_admin() {
-            Ok(())
-        } else {
-            Err(ServiceError::forbidden())
-        }
-    }
 }
 
 pub const LOGIN_NAME_MAX: usize = 64;

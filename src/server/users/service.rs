@@ -75,6 +75,9 @@ async fn find(db: &Db, login: &str) -> Result<User, ServiceError> {
 
 pub async fn create(db: &Db, actor: &Actor, new: NewUser) -> Result<User, ServiceError> {
     actor.require_admin()?;
+    if new.password.is_some() || new.admin {
+        actor.require_password_proof()?;
+    }
     let login = LoginName::parse(&new.login_name)?;
     let display_name = optional_text("display_name", new.display_name.as_deref())?
         .unwrap_or_else(|| login.as_str().to_string());
@@ -147,6 +150,10 @@ pub async fn update(
     let user = find(db, login).await?;
     let enabled = patch.enabled.unwrap_or(user.enabled);
     let is_admin = patch.admin.unwrap_or(user.is_admin);
+    let raises = (enabled && !user.enabled) || (is_admin && !user.is_admin);
+    if patch.password.is_some() || raises {
+        actor.require_password_proof()?;
+    }
     if actor.user_id() == Some(user.id) {
         if !enabled {
             return Err(ServiceError::BadRequest(
@@ -198,7 +205,9 @@ pub async fn update(
     )
     .await?
     .ok_or_else(|| not_found(login))?;
-    if !enabled {
+    // A disabled user is signed out; a new password ends every session, so
+    // whoever knew the old one is signed out too.
+    if !enabled || new_hash.is_some() {
         session::delete_for_user(&mut tx, user.id).await?;
     }
     tx.commit().await?;

@@ -1,0 +1,131 @@
+//! Who is acting, and how they proved it: the user, the caller (user plus
+//! authentication method) that every service takes, and the operator at the
+//! command line. The rules that depend on *how* a caller authenticated live
+//! here, once, so no handler can forget them.
+
+use crate::server::error::ServiceError;
+
+/// A live (not deleted) user. The password hash is never loaded into this type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub login_name: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub email_me: bool,
+    pub checkin_aliases: String,
+    pub is_admin: bool,
+    pub enabled: bool,
+    pub created_at: i64,
+}
+
+impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for User {
+    fn from_row(row: &'r sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+        use sqlx::Row;
+        Ok(User {
+            id: row.try_get("id")?,
+            login_name: row.try_get("login_name")?,
+            display_name: row.try_get("display_name")?,
+            email: row.try_get("email")?,
+            email_me: row.try_get::<i64, _>("email_me")? != 0,
+            checkin_aliases: row.try_get("checkin_aliases")?,
+            is_admin: row.try_get::<i64, _>("is_admin")? != 0,
+            enabled: row.try_get::<i64, _>("enabled")? != 0,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+}
+
+/// How the caller proved who they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// The web session cookie, after a sign-in with a password.
+    Session,
+    /// A password in `Authorization: Basic`.
+    Basic,
+    /// A personal access token in `Authorization: Bearer`.
+    Bearer,
+}
+
+/// An authenticated caller: who, and how.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub user: User,
+    pub method: AuthMethod,
+}
+
+/// GoCD's answer when a token is used where only a password or session may be.
+pub const BEARER_FORBIDDEN: &str =
+    "Unsupported operation: Accessing this API using access token is forbidden.";
+
+/// The answer when a token tries to create a credential or raise privileges.
+pub const BEARER_CANNOT_ESCALATE: &str = "A personal access token cannot create credentials or raise privileges: setting a password, granting admin rights and enabling a user need a sign-in with a password.";
+
+impl Caller {
+    /// Token routes (GoCD's rule): a token can never mint, list or revoke tokens.
+    pub fn refuse_bearer(&self) -> Result<(), ServiceError> {
+        if self.method == AuthMethod::Bearer {
+            Err(ServiceError::Forbidden(BEARER_FORBIDDEN.to_string()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Who is acting on a service: an authenticated caller, or the operator at
+/// the command line (who has the database, so every power).
+#[derive(Clone, Debug)]
+pub enum Actor {
+    Caller(Caller),
+    Operator,
+}
+
+impl From<Caller> for Actor {
+    fn from(caller: Caller) -> Self {
+        Actor::Caller(caller)
+    }
+}
+
+impl Actor {
+    pub fn is_admin(&self) -> bool {
+        match self {
+            Actor::Caller(c) => c.user.is_admin,
+            Actor::Operator => true,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Actor::Caller(c) => &c.user.login_name,
+            Actor::Operator => "operator",
+        }
+    }
+
+    pub fn user_id(&self) -> Option<i64> {
+        match self {
+            Actor::Caller(c) => Some(c.user.id),
+            Actor::Operator => None,
+        }
+    }
+
+    pub fn require_admin(&self) -> Result<(), ServiceError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(ServiceError::forbidden())
+        }
+    }
+
+    /// A token never leads to more power than it has: any write that creates
+    /// a credential (a password) or raises privileges (admin rights, enabling
+    /// a user) needs a caller who proved a password, or the operator. Tokens
+    /// themselves are refused on every token route by [`Caller::refuse_bearer`].
+    pub fn require_password_proof(&self) -> Result<(), ServiceError> {
+        match self {
+            Actor::Caller(c) if c.method == AuthMethod::Bearer => {
+                Err(ServiceError::Forbidden(BEARER_CANNOT_ESCALATE.to_string()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
