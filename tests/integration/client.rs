@@ -176,10 +176,7 @@ impl Transport {
                 if !body.is_empty() {
                     req = req.body(body);
                 }
-                let res = req
-                    .send()
-                    .await
-                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+                let res = req.send().await.unwrap_or_else(|e| panic!("{what}: {e}"));
                 let status = res.status();
                 let headers = res.headers().clone();
                 let body = res.bytes().await.unwrap().to_vec();
@@ -417,6 +414,15 @@ pub trait Api: Sync {
 
     // ---- users (v3) ----
 
+    async fn list_users(&self, auth: &Auth) -> Res {
+        self.api(Method::GET, USERS, 3, auth, None).await
+    }
+
+    async fn show_user(&self, auth: &Auth, login: &str) -> Res {
+        let path = format!("{USERS}/{login}");
+        self.api(Method::GET, &path, 3, auth, None).await
+    }
+
     /// `POST /go/api/users` with a user's JSON, as is.
     async fn create_user(&self, auth: &Auth, body: Value) -> Res {
         self.api(Method::POST, USERS, 3, auth, Some(body)).await
@@ -443,7 +449,12 @@ pub trait Api: Sync {
     /// deletion.
     async fn disable_and_delete_user(&self, auth: &Auth, login: &str) -> Res {
         let res = self.set_enabled(auth, login, false).await;
-        assert_eq!(res.status, StatusCode::OK, "disable {login}: {}", res.text());
+        assert_eq!(
+            res.status,
+            StatusCode::OK,
+            "disable {login}: {}",
+            res.text()
+        );
         self.delete_user(auth, login).await
     }
 }

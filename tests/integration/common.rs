@@ -261,7 +261,9 @@ impl TestApp {
     }
 
     async fn send_once(&self, req: Request<Body>) -> Res {
-        Transport::InProcess(self.router.clone()).exchange(req).await
+        Transport::InProcess(self.router.clone())
+            .exchange(req)
+            .await
     }
 
     /// An owned client of this app's router, for spawned tasks; it has no
