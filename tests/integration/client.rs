@@ -213,7 +213,6 @@ impl Api for Client {
 }
 
 /// The verbs, over whatever sends the requests.
-#[allow(async_fn_in_trait)]
 pub trait Api: Sync {
     /// Sends one request and reads the whole response.
     fn exchange(&self, req: Request<Body>) -> impl Future<Output = Res> + Send;
