@@ -36,34 +36,23 @@ async fn a_missing_or_unsupported_version_is_a_plain_404() {
 #[tokio::test]
 async fn the_unversioned_media_type_means_latest_and_responses_are_versioned() {
     let app = TestApp::new().await;
-    let res = app
-        .api_raw(
-            Method::GET,
-            "/go/api/users",
-            Some("application/vnd.go.cd+json"),
-            &Auth::admin(),
-            None,
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK);
-    assert_eq!(
-        res.header(header::CONTENT_TYPE),
-        "application/vnd.go.cd.v3+json; charset=utf-8"
-    );
-    let res = app
-        .api_raw(
-            Method::GET,
+    for (path, accept, answered) in [
+        ("/go/api/users", "application/vnd.go.cd+json", 3),
+        (
             "/go/api/current_user",
-            Some("text/html, application/vnd.go.cd.v1+json;q=0.9"),
-            &Auth::admin(),
-            None,
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::OK);
-    assert_eq!(
-        res.header(header::CONTENT_TYPE),
-        "application/vnd.go.cd.v1+json; charset=utf-8"
-    );
+            "text/html, application/vnd.go.cd.v1+json;q=0.9",
+            1,
+        ),
+    ] {
+        let res = app
+            .api_raw(Method::GET, path, Some(accept), &Auth::admin(), None)
+            .await;
+        assert_eq!(res.status, StatusCode::OK);
+        assert_eq!(
+            res.header(header::CONTENT_TYPE),
+            format!("application/vnd.go.cd.v{answered}+json; charset=utf-8")
+        );
+    }
 }
 
 #[tokio::test]
@@ -95,13 +84,7 @@ async fn version_answers_without_authentication() {
 async fn current_user_with_basic_auth() {
     let app = TestApp::new().await;
     let res = app
-        .api(
-            Method::GET,
-            "/go/api/current_user",
-            1,
-            &Auth::basic("Admin", ADMIN_PASSWORD),
-            None,
-        )
+        .current_user(&Auth::basic("Admin", ADMIN_PASSWORD))
         .await;
     assert_eq!(res.status, StatusCode::OK);
     let body = res.json();
@@ -115,7 +98,7 @@ async fn current_user_with_basic_auth() {
 async fn authentication_failures_are_401_with_a_message() {
     let app = TestApp::new().await;
     let path = "/go/api/current_user";
-    let anon = app.api(Method::GET, path, 1, &Auth::None, None).await;
+    let anon = app.current_user(&Auth::None).await;
     assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
     assert_eq!(anon.message(), "You are not authenticated!");
     assert_eq!(
@@ -124,24 +107,12 @@ async fn authentication_failures_are_401_with_a_message() {
     );
 
     let bad = app
-        .api(
-            Method::GET,
-            path,
-            1,
-            &Auth::basic("admin", "wrong-password"),
-            None,
-        )
+        .current_user(&Auth::basic("admin", "wrong-password"))
         .await;
     assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
     assert!(bad.message().starts_with("Invalid credentials."));
     let ghost = app
-        .api(
-            Method::GET,
-            path,
-            1,
-            &Auth::basic("ghost", "wrong-password"),
-            None,
-        )
+        .current_user(&Auth::basic("ghost", "wrong-password"))
         .await;
     assert_eq!(
         ghost.message(),
@@ -154,15 +125,7 @@ async fn authentication_failures_are_401_with_a_message() {
         .await;
     assert_eq!(garbage.status, StatusCode::UNAUTHORIZED);
 
-    let bearer = app
-        .api(
-            Method::GET,
-            path,
-            1,
-            &Auth::Bearer("tgp_notatoken".into()),
-            None,
-        )
-        .await;
+    let bearer = app.me("tgp_notatoken").await;
     assert_eq!(bearer.status, StatusCode::UNAUTHORIZED);
     assert_eq!(bearer.message(), "Invalid Personal Access Token.");
 }
@@ -194,23 +157,9 @@ async fn a_disabled_user_is_refused_by_basic_auth() {
     let app = TestApp::new().await;
     app.add_user("alice", USER_PASSWORD, false).await;
     let alice = Auth::basic("alice", USER_PASSWORD);
-    assert_eq!(
-        app.api(Method::GET, "/go/api/current_user", 1, &alice, None)
-            .await
-            .status,
-        StatusCode::OK
-    );
-    app.api(
-        Method::PATCH,
-        "/go/api/users/alice",
-        3,
-        &Auth::admin(),
-        Some(serde_json::json!({"enabled": false})),
-    )
-    .await;
-    let res = app
-        .api(Method::GET, "/go/api/current_user", 1, &alice, None)
-        .await;
+    assert_eq!(app.current_user(&alice).await.status, StatusCode::OK);
+    app.set_enabled(&Auth::admin(), "alice", false).await;
+    let res = app.current_user(&alice).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         res.message(),

@@ -1,77 +1,21 @@
 //! Drives the real router on a real SQLite database in a temporary directory.
 
+pub use crate::client::*;
 use axum::body::Body;
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::http::{Method, Request};
 use axum::Router;
-use base64::Engine;
-use http_body_util::BodyExt;
-use serde_json::Value;
 use tempfile::TempDir;
 use tollgate::server::config::DbArgs;
 pub use tollgate::server::config::Settings;
 use tollgate::server::users::service::{self, NewUser};
 use tollgate::server::users::{Actor, User};
 use tollgate::server::{build_router, db, AppState};
-use tower::ServiceExt;
-
-pub const ADMIN_PASSWORD: &str = "admin-password";
-pub const USER_PASSWORD: &str = "alice-password";
 
 pub struct TestApp {
     pub router: Router,
     pub state: AppState,
     pub db_args: DbArgs,
     pub storage: std::sync::Arc<Storage>,
-}
-
-pub struct Res {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Vec<u8>,
-}
-
-impl Res {
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-    pub fn header(&self, name: header::HeaderName) -> String {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default()
-    }
-    pub fn message(&self) -> String {
-        self.json()["message"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
-}
-
-/// How a request authenticates.
-#[derive(Clone)]
-pub enum Auth {
-    None,
-    Basic(String, String),
-    Bearer(String),
-    Cookie(String),
-}
-
-impl Auth {
-    pub fn basic(u: &str, p: &str) -> Auth {
-        Auth::Basic(u.into(), p.into())
-    }
-    pub fn admin() -> Auth {
-        Auth::basic("admin", ADMIN_PASSWORD)
-    }
-}
-
-pub fn accept(v: u8) -> String {
-    format!("application/vnd.go.cd.v{v}+json")
 }
 
 /// Log output of the whole test process.
@@ -317,119 +261,44 @@ impl TestApp {
     }
 
     async fn send_once(&self, req: Request<Body>) -> Res {
-        let res = self.router.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        let headers = res.headers().clone();
-        let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
-        Res {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    /// An API call with an Accept version, authentication and optional raw body.
-    pub async fn api_raw(
-        &self,
-        method: Method,
-        path: &str,
-        accept: Option<&str>,
-        auth: &Auth,
-        body: Option<&str>,
-    ) -> Res {
-        let mut req = Request::builder().method(method).uri(path);
-        if let Some(a) = accept {
-            req = req.header(header::ACCEPT, a);
-        }
-        req = match auth {
-            Auth::None => req,
-            Auth::Basic(u, p) => {
-                let enc = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
-                req.header(header::AUTHORIZATION, format!("Basic {enc}"))
-            }
-            Auth::Bearer(t) => req.header(header::AUTHORIZATION, format!("Bearer {t}")),
-            Auth::Cookie(c) => req.header(header::COOKIE, c.as_str()),
-        };
-        let body = match body {
-            Some(b) => {
-                req = req
-                    .header(header::CONTENT_TYPE, "application/json")
-                    .header(header::CONTENT_LENGTH, b.len());
-                Body::from(b.to_string())
-            }
-            None => Body::empty(),
-        };
-        self.send(req.body(body).unwrap()).await
-    }
-
-    pub async fn api(
-        &self,
-        method: Method,
-        path: &str,
-        v: u8,
-        auth: &Auth,
-        body: Option<Value>,
-    ) -> Res {
-        let body = body.map(|b| b.to_string());
-        self.api_raw(method, path, Some(&accept(v)), auth, body.as_deref())
+        Transport::InProcess(self.router.clone())
+            .exchange(req)
             .await
     }
 
-    pub async fn get_page(&self, path: &str, cookie: Option<&str>) -> Res {
-        let mut req = Request::builder().uri(path);
-        if let Some(c) = cookie {
-            req = req.header(header::COOKIE, c);
-        }
-        self.send(req.body(Body::empty()).unwrap()).await
+    /// An owned client of this app's router, for spawned tasks; it has no
+    /// time limit of its own.
+    pub fn client(&self) -> Client {
+        Client(Transport::InProcess(self.router.clone()))
     }
 
-    /// Submits the login form; returns the response (a 303).
-    pub async fn login_form(&self, user: &str, password: &str, redirect: Option<&str>) -> Res {
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.append_pair("username", user)
-            .append_pair("password", password);
-        if let Some(r) = redirect {
-            form.append_pair("redirect", r);
-        }
-        let req = Request::builder()
-            .method(Method::POST)
-            .uri("/go/auth/security_check")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(form.finish()))
-            .unwrap();
-        self.send(req).await
+    /// Serves this app on an ephemeral loopback port, in the background;
+    /// answers a client over real HTTP.
+    pub async fn serve(&self) -> Client {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = self.router.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, router).await.unwrap();
+        });
+        Client::http(addr)
     }
 
-    /// Creates a token through the API; returns its id and secret.
-    pub async fn create_token(&self, auth: &Auth, description: &str) -> (i64, String) {
-        let res = self
-            .api(
-                Method::POST,
-                "/go/api/current_user/access_tokens",
-                1,
-                auth,
-                Some(serde_json::json!({ "description": description })),
-            )
-            .await;
-        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-        let body = res.json();
-        (
-            body["id"].as_i64().unwrap(),
-            body["token"].as_str().unwrap().to_string(),
-        )
+    /// Writes the last-used times held in memory now, instead of at the next
+    /// background flush; answers how many tokens it wrote.
+    pub async fn flush_last_used(&self) -> usize {
+        self.state
+            .tokens
+            .last_used
+            .flush(&self.state.db)
+            .await
+            .unwrap()
     }
+}
 
-    /// Signs in and returns the `Cookie` header value to send back.
-    pub async fn login(&self, user: &str, password: &str) -> String {
-        let res = self.login_form(user, password, None).await;
-        assert_eq!(res.status, StatusCode::SEE_OTHER);
-        let set = res.header(header::SET_COOKIE);
-        assert!(
-            set.starts_with("tollgate_session="),
-            "no session cookie: {set:?} {}",
-            res.header(header::LOCATION)
-        );
-        set.split(';').next().unwrap().to_string()
+impl Api for TestApp {
+    fn exchange(&self, req: Request<Body>) -> impl std::future::Future<Output = Res> + Send {
+        self.send(req)
     }
 }
 

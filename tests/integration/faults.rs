@@ -2,7 +2,7 @@
 //! or a read-only database answers 503 and recovers.
 
 use crate::common::*;
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,7 +19,7 @@ async fn kill_9_under_load_loses_nothing_acknowledged() {
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    let base = format!("http://{addr}/go/api/current_user/access_tokens");
+    let base = format!("http://{addr}{TOKENS}");
 
     let created = Arc::new(Mutex::new(Vec::<i64>::new()));
     let revoked = Arc::new(Mutex::new(Vec::<i64>::new()));
@@ -160,17 +160,11 @@ async fn a_full_disk_answers_503_and_recovers() {
     .await
     .unwrap();
 
-    let path = "/go/api/current_user/access_tokens";
     let mut saw_503 = false;
     for i in 0..200 {
+        let description = format!("{i} {}", "x".repeat(1000));
         let res = app
-            .api(
-                Method::POST,
-                path,
-                1,
-                &cookie,
-                Some(json!({"description": format!("{i} {}", "x".repeat(1000))})),
-            )
+            .post_token(&cookie, json!({ "description": description }))
             .await;
         match res.status {
             StatusCode::OK => continue,
@@ -186,9 +180,7 @@ async fn a_full_disk_answers_503_and_recovers() {
         }
     }
     assert!(saw_503, "the disk never filled");
-    let res = app
-        .api(Method::GET, &format!("{path}/{kept}"), 1, &cookie, None)
-        .await;
+    let res = app.show_token(&cookie, kept).await;
     assert_eq!(
         res.status,
         StatusCode::OK,
@@ -200,13 +192,7 @@ async fn a_full_disk_answers_503_and_recovers() {
         .await
         .unwrap();
     let res = app
-        .api(
-            Method::POST,
-            path,
-            1,
-            &cookie,
-            Some(json!({"description": "after"})),
-        )
+        .post_token(&cookie, json!({"description": "after"}))
         .await;
     assert_eq!(
         res.status,
@@ -214,9 +200,7 @@ async fn a_full_disk_answers_503_and_recovers() {
         "did not recover: {}",
         res.text()
     );
-    let all = app
-        .api(Method::GET, &format!("{path}?filter=all"), 1, &cookie, None)
-        .await;
+    let all = app.list_tokens(&cookie, Some("all")).await;
     assert!(all.text().contains("before the disk filled"));
 }
 
@@ -239,17 +223,10 @@ async fn a_read_only_database_answers_503_and_recovers() {
     .await;
     ctl.disconnect_all().await;
 
-    let path = "/go/api/current_user/access_tokens";
     let mut status = StatusCode::OK;
     for _ in 0..10 {
         status = app
-            .api(
-                Method::POST,
-                path,
-                1,
-                &cookie,
-                Some(json!({"description": "refused"})),
-            )
+            .post_token(&cookie, json!({"description": "refused"}))
             .await
             .status;
         if status != StatusCode::OK {
@@ -257,12 +234,7 @@ async fn a_read_only_database_answers_503_and_recovers() {
         }
     }
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(
-        app.api(Method::GET, &format!("{path}/{kept}"), 1, &cookie, None)
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(app.show_token(&cookie, kept).await.status, StatusCode::OK);
 
     ctl.exec(format!(
         "ALTER DATABASE \"{name}\" RESET default_transaction_read_only"
@@ -272,13 +244,7 @@ async fn a_read_only_database_answers_503_and_recovers() {
     let mut recovered = false;
     for _ in 0..20 {
         if app
-            .api(
-                Method::POST,
-                path,
-                1,
-                &cookie,
-                Some(json!({"description": "after"})),
-            )
+            .post_token(&cookie, json!({"description": "after"}))
             .await
             .status
             == StatusCode::OK

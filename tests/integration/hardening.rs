@@ -189,7 +189,7 @@ async fn cross_site_writes_with_the_session_cookie_are_refused() {
         h.push(("accept", "application/vnd.go.cd.v1+json"));
         let res = app
             .send(cookie_post(
-                "/go/api/current_user/access_tokens",
+                TOKENS,
                 &cookie,
                 &h,
                 r#"{"description":"csrf"}"#,
@@ -220,15 +220,7 @@ async fn cross_site_writes_with_the_session_cookie_are_refused() {
         .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
 
-    let list = app
-        .api(
-            Method::GET,
-            "/go/api/current_user/access_tokens?filter=all",
-            1,
-            &Auth::admin(),
-            None,
-        )
-        .await;
+    let list = app.list_tokens(&Auth::admin(), Some("all")).await;
     assert_eq!(
         list.json()["_embedded"]["access_tokens"],
         json!([]),
@@ -251,13 +243,7 @@ async fn cross_site_writes_with_the_session_cookie_are_refused() {
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
     // Scripts send neither header and use Basic: not affected.
     let res = app
-        .api(
-            Method::POST,
-            "/go/api/current_user/access_tokens",
-            1,
-            &Auth::admin(),
-            Some(json!({"description": "script"})),
-        )
+        .post_token(&Auth::admin(), json!({"description": "script"}))
         .await;
     assert_eq!(res.status, StatusCode::OK);
 }
@@ -289,9 +275,7 @@ async fn pages_carry_a_csp_with_their_nonce_and_security_headers() {
         assert_eq!(res.header(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
         assert_eq!(res.header(header::REFERRER_POLICY), "same-origin");
     }
-    let api = app
-        .api(Method::GET, "/go/api/current_user", 1, &Auth::admin(), None)
-        .await;
+    let api = app.current_user(&Auth::admin()).await;
     assert_eq!(api.header(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
 }
 
@@ -301,12 +285,10 @@ async fn markup_in_user_data_is_rendered_as_text() {
     let evil = "</script><script>alert('desc')</script><img src=x onerror=alert(1)>";
     app.create_token(&Auth::admin(), evil).await;
     let res = app
-        .api(
-            Method::PATCH,
-            "/go/api/users/admin",
-            3,
+        .update_user(
             &Auth::admin(),
-            Some(json!({"display_name": "<b onmouseover=alert(2)>Boss</b>"})),
+            "admin",
+            json!({"display_name": "<b onmouseover=alert(2)>Boss</b>"}),
         )
         .await;
     assert_eq!(res.status, StatusCode::OK);

@@ -2,6 +2,7 @@
 
 mod admin_api;
 mod api_base;
+mod client;
 mod common;
 mod escalation;
 mod faults;
@@ -9,6 +10,10 @@ mod fuzz;
 mod hardening;
 mod scale_out;
 mod secrets;
-mod tokens_api;
+mod server_functions;
+mod tokens_auth;
+mod tokens_cache;
+mod tokens_create;
+mod tokens_revoke;
 mod users_api;
 mod web_auth;

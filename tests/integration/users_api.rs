@@ -10,15 +10,12 @@ async fn admins_list_create_show_update_and_delete_users() {
     let admin = Auth::admin();
 
     let res = app
-        .api(
-            Method::POST,
-            "/go/api/users",
-            3,
+        .create_user(
             &admin,
-            Some(json!({
+            json!({
                 "login_name": "Alice", "display_name": "Alice A.", "email": "alice@example.com",
                 "email_me": true, "checkin_aliases": ["alice", "aa"], "password": USER_PASSWORD
-            })),
+            }),
         )
         .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
@@ -37,18 +34,10 @@ async fn admins_list_create_show_update_and_delete_users() {
     assert!(body.get("password").is_none() && !res.text().contains("argon2"));
 
     // The new user can sign in with the password given.
-    let me = app
-        .api(
-            Method::GET,
-            "/go/api/current_user",
-            1,
-            &Auth::basic("alice", USER_PASSWORD),
-            None,
-        )
-        .await;
+    let me = app.current_user(&Auth::basic("alice", USER_PASSWORD)).await;
     assert_eq!(me.status, StatusCode::OK);
 
-    let list = app.api(Method::GET, "/go/api/users", 3, &admin, None).await;
+    let list = app.list_users(&admin).await;
     assert_eq!(list.status, StatusCode::OK);
     let names: Vec<_> = list.json()["_embedded"]["users"]
         .as_array()
@@ -58,19 +47,15 @@ async fn admins_list_create_show_update_and_delete_users() {
         .collect();
     assert_eq!(names, ["admin", "Alice"]);
 
-    let show = app
-        .api(Method::GET, "/go/api/users/ALICE", 3, &admin, None)
-        .await;
+    let show = app.show_user(&admin, "ALICE").await;
     assert_eq!(show.status, StatusCode::OK);
     assert_eq!(show.json()["login_name"], "Alice");
 
     let patched = app
-        .api(
-            Method::PATCH,
-            "/go/api/users/alice",
-            3,
+        .update_user(
             &admin,
-            Some(json!({"email": "", "enabled": false, "is_admin": true})),
+            "alice",
+            json!({"email": "", "enabled": false, "is_admin": true}),
         )
         .await;
     assert_eq!(patched.status, StatusCode::OK, "{}", patched.text());
@@ -78,38 +63,23 @@ async fn admins_list_create_show_update_and_delete_users() {
     assert_eq!(patched.json()["enabled"], false);
     assert_eq!(patched.json()["is_admin"], true);
 
-    let deleted = app
-        .api(Method::DELETE, "/go/api/users/alice", 3, &admin, None)
-        .await;
+    let deleted = app.delete_user(&admin, "alice").await;
     assert_eq!(deleted.status, StatusCode::OK);
     assert_eq!(deleted.message(), "User 'Alice' was deleted successfully.");
     assert_eq!(
-        app.api(Method::GET, "/go/api/users/alice", 3, &admin, None)
-            .await
-            .status,
+        app.show_user(&admin, "alice").await.status,
         StatusCode::NOT_FOUND
     );
 
     // The name is free again, for a different user.
     let again = app
-        .api(
-            Method::POST,
-            "/go/api/users",
-            3,
+        .create_user(
             &admin,
-            Some(json!({"login_name": "alice", "password": "another-password"})),
+            json!({"login_name": "alice", "password": "another-password"}),
         )
         .await;
     assert_eq!(again.status, StatusCode::OK);
-    let old = app
-        .api(
-            Method::GET,
-            "/go/api/current_user",
-            1,
-            &Auth::basic("alice", USER_PASSWORD),
-            None,
-        )
-        .await;
+    let old = app.current_user(&Auth::basic("alice", USER_PASSWORD)).await;
     assert_eq!(
         old.status,
         StatusCode::UNAUTHORIZED,
@@ -145,9 +115,7 @@ async fn non_admins_are_forbidden() {
             "You are not authorized to perform this action."
         );
     }
-    let anon = app
-        .api(Method::GET, "/go/api/users", 3, &Auth::None, None)
-        .await;
+    let anon = app.list_users(&Auth::None).await;
     assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -155,15 +123,7 @@ async fn non_admins_are_forbidden() {
 async fn deleting_an_enabled_user_is_refused() {
     let app = TestApp::new().await;
     app.add_user("carol", USER_PASSWORD, false).await;
-    let res = app
-        .api(
-            Method::DELETE,
-            "/go/api/users/carol",
-            3,
-            &Auth::admin(),
-            None,
-        )
-        .await;
+    let res = app.delete_user(&Auth::admin(), "carol").await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     assert!(
         res.message().contains("is not disabled"),
@@ -171,39 +131,17 @@ async fn deleting_an_enabled_user_is_refused() {
         res.message()
     );
     // Nothing changed.
-    let res = app
-        .api(
-            Method::GET,
-            "/go/api/current_user",
-            1,
-            &Auth::basic("carol", USER_PASSWORD),
-            None,
-        )
-        .await;
+    let res = app.current_user(&Auth::basic("carol", USER_PASSWORD)).await;
     assert_eq!(res.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn admins_cannot_lock_themselves_out() {
     let app = TestApp::new().await;
-    let res = app
-        .api(
-            Method::PATCH,
-            "/go/api/users/admin",
-            3,
-            &Auth::admin(),
-            Some(json!({"enabled": false})),
-        )
-        .await;
+    let res = app.set_enabled(&Auth::admin(), "admin", false).await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
     let res = app
-        .api(
-            Method::PATCH,
-            "/go/api/users/admin",
-            3,
-            &Auth::admin(),
-            Some(json!({"admin": false})),
-        )
+        .update_user(&Auth::admin(), "admin", json!({"admin": false}))
         .await;
     assert_eq!(res.status, StatusCode::BAD_REQUEST);
 }
@@ -224,15 +162,7 @@ async fn unknown_users_are_404() {
         assert_eq!(res.status, StatusCode::NOT_FOUND, "{method}");
         assert_eq!(res.message(), "User 'ghost' was not found!");
     }
-    let res = app
-        .api(
-            Method::GET,
-            "/go/api/users/%3Cscript%3E",
-            3,
-            &Auth::admin(),
-            None,
-        )
-        .await;
+    let res = app.show_user(&Auth::admin(), "%3Cscript%3E").await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
 }
 
@@ -272,27 +202,22 @@ async fn invalid_users_are_422_with_errors_and_nothing_is_created() {
         ),
     ];
     for (body, field) in cases {
-        let res = app
-            .api(Method::POST, "/go/api/users", 3, &admin, Some(body.clone()))
-            .await;
+        let res = app.create_user(&admin, body.clone()).await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         let json = res.json();
         assert!(json["errors"][field].is_array(), "{body}: {json}");
         assert!(!res.message().is_empty());
     }
-    let list = app.api(Method::GET, "/go/api/users", 3, &admin, None).await;
+    let list = app.list_users(&admin).await;
     assert_eq!(
         list.json()["_embedded"]["users"].as_array().unwrap().len(),
         1
     );
 
     let dup = app
-        .api(
-            Method::POST,
-            "/go/api/users",
-            3,
+        .create_user(
             &admin,
-            Some(json!({"login_name": "Admin", "password": "long-enough"})),
+            json!({"login_name": "Admin", "password": "long-enough"}),
         )
         .await;
     assert!(
@@ -360,45 +285,19 @@ async fn bad_bodies_get_clear_4xx_answers() {
 async fn users_created_without_a_password_cannot_sign_in_until_given_one() {
     let app = TestApp::new().await;
     let res = app
-        .api(
-            Method::POST,
-            "/go/api/users",
-            3,
-            &Auth::admin(),
-            Some(json!({"login_name": "erin"})),
-        )
+        .create_user(&Auth::admin(), json!({"login_name": "erin"}))
         .await;
     assert_eq!(res.status, StatusCode::OK);
     for attempt in ["", "!", "anything-at-all"] {
-        let r = app
-            .api(
-                Method::GET,
-                "/go/api/current_user",
-                1,
-                &Auth::basic("erin", attempt),
-                None,
-            )
-            .await;
+        let r = app.current_user(&Auth::basic("erin", attempt)).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{attempt:?}");
     }
     let res = app
-        .api(
-            Method::PATCH,
-            "/go/api/users/erin",
-            3,
-            &Auth::admin(),
-            Some(json!({"password": "erin-password"})),
-        )
+        .update_user(&Auth::admin(), "erin", json!({"password": "erin-password"}))
         .await;
     assert_eq!(res.status, StatusCode::OK);
     let r = app
-        .api(
-            Method::GET,
-            "/go/api/current_user",
-            1,
-            &Auth::basic("erin", "erin-password"),
-            None,
-        )
+        .current_user(&Auth::basic("erin", "erin-password"))
         .await;
     assert_eq!(r.status, StatusCode::OK);
 }

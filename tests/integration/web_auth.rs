@@ -1,8 +1,7 @@
 //! Signing in and out of the web UI, sessions, and the page guard.
 
 use crate::common::*;
-use axum::http::{header, Method, StatusCode};
-use serde_json::json;
+use axum::http::{header, StatusCode};
 use tollgate::server::config::Settings;
 
 #[tokio::test]
@@ -30,16 +29,7 @@ async fn login_sets_a_safe_cookie_and_logout_ends_the_session() {
     );
     assert!(html.contains("Personal Access Tokens"));
 
-    let out = app
-        .send(
-            axum::http::Request::builder()
-                .method(Method::POST)
-                .uri("/go/auth/logout")
-                .header(header::COOKIE, &cookie)
-                .body(axum::body::Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let out = app.logout(&cookie).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert_eq!(out.header(header::LOCATION), "/go/auth/login");
     assert!(out
@@ -98,15 +88,7 @@ async fn a_disabled_user_cannot_sign_in_and_loses_their_session() {
         StatusCode::OK
     );
 
-    let res = app
-        .api(
-            Method::PATCH,
-            "/go/api/users/alice",
-            3,
-            &Auth::admin(),
-            Some(json!({"enabled": false})),
-        )
-        .await;
+    let res = app.set_enabled(&Auth::admin(), "alice", false).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
 
     assert_eq!(
@@ -189,25 +171,11 @@ async fn sessions_are_shared_by_instances_on_one_database() {
         b.get_page("/go/access_tokens", Some(&cookie)).await.status,
         StatusCode::OK
     );
-    let res = b
-        .api(
-            Method::GET,
-            "/go/api/current_user",
-            1,
-            &Auth::Cookie(cookie.clone()),
-            None,
-        )
-        .await;
+    let res = b.current_user(&Auth::Cookie(cookie.clone())).await;
     assert_eq!(res.json()["login_name"], "admin");
 
     // Logging out on B ends the session on A.
-    let out = axum::http::Request::builder()
-        .method(Method::POST)
-        .uri("/go/auth/logout")
-        .header(header::COOKIE, &cookie)
-        .body(axum::body::Body::empty())
-        .unwrap();
-    b.send(out).await;
+    b.logout(&cookie).await;
     assert_eq!(
         a.get_page("/go/access_tokens", Some(&cookie)).await.status,
         StatusCode::SEE_OTHER
@@ -223,28 +191,4 @@ async fn cookies_are_secure_behind_tls() {
     .await;
     let res = app.login_form("admin", ADMIN_PASSWORD, None).await;
     assert!(res.header(header::SET_COOKIE).contains("Secure"));
-}
-
-#[tokio::test]
-async fn the_current_user_server_function_uses_the_session_only() {
-    let app = TestApp::new().await;
-    let cookie = app.login("admin", ADMIN_PASSWORD).await;
-    let call = |cookie: Option<String>| {
-        let mut req = axum::http::Request::builder()
-            .method(Method::POST)
-            .uri("/go/fn/current_user")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::ACCEPT, "application/json");
-        if let Some(c) = cookie {
-            req = req.header(header::COOKIE, c);
-        }
-        req.body(axum::body::Body::empty()).unwrap()
-    };
-    let res = app.send(call(Some(cookie))).await;
-    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    assert_eq!(res.json()["login_name"], "admin");
-    assert_eq!(res.json()["is_admin"], true);
-    let res = app.send(call(None)).await;
-    assert_eq!(res.status, StatusCode::OK);
-    assert_eq!(res.json(), serde_json::Value::Null);
 }
