@@ -13,7 +13,7 @@ BINARYEN_VERSION := 132.0.0
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 BIN := $(abspath $(TARGET_DIR)/release/tollgate)
 
-.PHONY: all tools build run test lint unit e2e e2e-deps csr-check fmt clean fuzz bench bench-tools bench-load bench-search
+.PHONY: all tools build run watch test lint unit e2e e2e-deps csr-check fmt clean fuzz bench bench-tools bench-load bench-search
 
 all: build
 
@@ -48,6 +48,11 @@ build: tools
 run: build
 	$(BIN) serve
 
+# The dev loop: rebuilds server and WASM on every change and reloads the page.
+# --split is needed by the lazy admin routes (see DEVELOPERS.md).
+watch: tools
+	cargo leptos watch --split
+
 ## ---- checks ------------------------------------------------------------------
 
 test: tools lint unit csr-check e2e
@@ -64,8 +69,9 @@ lint:
 csr-check:
 	cargo check --bin tollgate --no-default-features --features csr --target wasm32-unknown-unknown
 
-# Unit and integration tests on SQLite, then the integration suite again on
-# PostgreSQL (each test on a database of its own, created and dropped).
+# Compiles the benchmarks (without running them), runs the unit tests and the
+# integration suite on SQLite, then the integration suite again on PostgreSQL
+# (each test on a database of its own, created and dropped).
 unit:
 	cargo bench --features ssr --benches --no-run
 	cargo test --features ssr
