@@ -49,7 +49,9 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
     }
 }
 
-/// An access token as the pages see it. Never carries the secret.
+/// An access token: its one shape, for the pages (server functions) and the
+/// REST API alike (GoCD's field names; `rest::tokens::token_json` adds the
+/// links). Never carries the secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenView {
     pub id: i64,

@@ -15,26 +15,19 @@ use serde_json::{json, Value};
 const DOC: &str = "https://api.gocd.org/current/#access-tokens";
 const BASE: &str = "/go/api/current_user/access_tokens";
 
-/// GoCD's token JSON; admin routes add `revoked_because_user_deleted`.
+/// GoCD's token JSON: the token's one shape, [`TokenView`], as serde writes
+/// it, with HAL links; only admin routes show `revoked_because_user_deleted`.
 pub fn token_json(base: &str, path: &str, t: &TokenView, admin: bool) -> Value {
-    let mut v = json!({
-        "_links": {
-            "self": link(format!("{base}{path}/{}", t.id)),
-            "doc": link(DOC.into()),
-            "find": link(format!("{base}{path}/:id")),
-        },
-        "id": t.id,
-        "description": t.description,
-        "username": t.username,
-        "revoked": t.revoked,
-        "revoke_cause": t.revoke_cause,
-        "revoked_by": t.revoked_by,
-        "revoked_at": t.revoked_at,
-        "created_at": t.created_at,
-        "last_used_at": t.last_used_at,
+    let mut v = serde_json::to_value(t).unwrap_or_else(|_| json!({}));
+    v["_links"] = json!({
+        "self": link(format!("{base}{path}/{}", t.id)),
+        "doc": link(DOC.into()),
+        "find": link(format!("{base}{path}/:id")),
     });
-    if admin {
-        v["revoked_because_user_deleted"] = json!(t.revoked_because_user_deleted);
+    if !admin {
+        if let Some(fields) = v.as_object_mut() {
+            fields.remove("revoked_because_user_deleted");
+        }
     }
     v
 }
