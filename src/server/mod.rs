@@ -11,6 +11,7 @@ pub mod dev;
 pub mod error;
 pub mod limits;
 pub mod rest;
+pub mod serve;
 pub mod time;
 pub mod tokens;
 pub mod users;

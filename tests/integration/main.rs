@@ -3,6 +3,7 @@
 mod admin_api;
 mod api_base;
 mod common;
+mod connections;
 mod faults;
 mod fuzz;
 mod hardening;
