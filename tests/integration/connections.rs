@@ -280,3 +280,54 @@ async fn sigterm_finishes_requests_in_flight() {
     assert!(status.success(), "{status:?}");
     drop(storage);
 }
+
+/// The suite's old stall: building a router renders the app once in leptos's
+/// route-generation mode, which sets a process-wide flag under which any
+/// resource created anywhere in the process never loads (leptos-rs/leptos
+/// #4773). A page rendered by one app while another app's router was being
+/// built (tests run in parallel; benches build several) waited forever for its
+/// signed-in user. Here routers are built without pause while pages render:
+/// every page must still finish (`TestApp::send` fails a request after 30 s).
+#[tokio::test]
+async fn pages_render_while_other_routers_are_built() {
+    let app = TestApp::new().await;
+    let cookie = app.login("admin", ADMIN_PASSWORD).await;
+    // Stops the builder even when a request below panics.
+    struct Stop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    let stop = Stop(Default::default());
+    let built = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let builder = {
+        let (state, stop, built) = (app.state.clone(), stop.0.clone(), built.clone());
+        let runtime = tokio::runtime::Handle::current();
+        std::thread::spawn(move || {
+            let _in = runtime.enter();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                drop(tollgate::server::build_router(state.clone()));
+                built.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        })
+    };
+    while built.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    for path in [
+        "/go/access_tokens",
+        "/go/admin/admin_access_tokens",
+        "/go/admin/users",
+    ]
+    .iter()
+    .cycle()
+    .take(30)
+    {
+        let res = app.get_page(path, Some(&cookie)).await;
+        assert_eq!(res.status, axum::http::StatusCode::OK, "{path}");
+        assert!(res.text().contains("</html>"), "{path}: {}", res.text());
+    }
+    drop(stop);
+    builder.join().unwrap();
+}
