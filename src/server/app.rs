@@ -19,10 +19,10 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use axum_extra::extract::cookie::CookieJar;
 use leptos::config::LeptosOptions;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
@@ -67,8 +67,21 @@ impl AppState {
     }
 }
 
+/// The pages' routes, found once per process. Finding them renders the app in
+/// leptos's route-generation mode, which sets a process-wide flag
+/// (`SuppressResourceLoad`) under which any resource created anywhere in the
+/// process never loads, and whatever awaits it is never woken
+/// (leptos-rs/leptos#4773). Done again while another router of the same
+/// process renders pages (the tests and benches build many routers), a page
+/// would hang forever. Once, before any router exists, nothing can render
+/// meanwhile: every caller waits here until it is done.
+fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn build_router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = page_routes();
     let pages = Router::new()
         .leptos_routes_with_context(&state, routes, || {}, {
             let options = state.leptos_options.clone();

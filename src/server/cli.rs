@@ -3,6 +3,7 @@
 use crate::server::app::{build_router, AppState};
 use crate::server::config::{Cli, Command, DevCommand, ServeArgs, Settings, UserCommand};
 use crate::server::db;
+use crate::server::serve::{raise_open_files_limit, serve as serve_connections, ServeLimits};
 use crate::server::tokens::last_used::spawn_flusher;
 use crate::server::users::service::{self, NewUser, UserPatch};
 use crate::server::users::{password, Actor};
@@ -63,20 +64,20 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         state.settings.last_used_flush,
     );
     let tokens = state.tokens.clone();
+    let limits = ServeLimits::from(state.settings.as_ref());
     let app = build_router(state);
+    // Each connection holds a descriptor; keep a reserve for the database,
+    // its WAL and the like.
+    raise_open_files_limit(limits.max_connections as u64 + 256);
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("tollgate listening on http://{local}");
     println!("tollgate is serving on http://{local}");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| e.to_string())?;
+    serve_connections(listener, app, limits, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
     flusher.abort();
     match tokens.last_used.flush(&db).await {
         Ok(n) => tracing::info!(tokens = n, "requests drained; last-used times flushed"),

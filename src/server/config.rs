@@ -142,6 +142,18 @@ pub struct ServeArgs {
     /// Login name of the admin created on first start with no users.
     #[arg(long, env = "TOLLGATE_ADMIN_USER", default_value = "admin")]
     pub admin_user: String,
+    /// Seconds a client has to send a request's headers once it connects or
+    /// after its previous response: an idle keep-alive connection is closed then.
+    #[arg(long, env = "TOLLGATE_HEADER_READ_TIMEOUT_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request may take, its body included, before it is answered
+    /// 408; a body that stalls this long ends the request too.
+    #[arg(long, env = "TOLLGATE_REQUEST_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout_secs: u64,
+    /// Client connections open at once; more wait in the listen queue until
+    /// one closes.
+    #[arg(long, env = "TOLLGATE_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
 }
 
 /// What the running app needs to know, independent of how it was told.
@@ -154,6 +166,9 @@ pub struct Settings {
     pub auth_failures_per_minute: u32,
     pub auth_failure_burst: u32,
     pub trusted_proxy_header: Option<String>,
+    pub header_read_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_connections: usize,
 }
 
 impl Default for Settings {
@@ -166,6 +181,9 @@ impl Default for Settings {
             auth_failures_per_minute: 10,
             auth_failure_burst: 20,
             trusted_proxy_header: None,
+            header_read_timeout: Duration::from_secs(20),
+            request_timeout: Duration::from_secs(60),
+            max_connections: 4096,
         }
     }
 }
@@ -180,6 +198,9 @@ impl From<&ServeArgs> for Settings {
             auth_failures_per_minute: args.auth_failures_per_minute,
             auth_failure_burst: args.auth_failure_burst,
             trusted_proxy_header: args.trusted_proxy_header.clone(),
+            header_read_timeout: Duration::from_secs(args.header_read_timeout_secs.max(1)),
+            request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
+            max_connections: args.max_connections.max(1) as usize,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod identity;
 pub mod limits;
 pub mod rest;
+pub mod serve;
 pub mod time;
 pub mod tokens;
 pub mod users;

@@ -233,31 +233,19 @@ impl TestApp {
 
     /// Sends one request through the real router. A request that does not
     /// finish within 30 s fails the test with a clear message instead of
-    /// hanging the suite; a GET that hangs is tried once more, loudly (a rare
-    /// stall of in-process page rendering under heavy machine load, seen once
-    /// and under investigation).
+    /// hanging the suite: nothing here legitimately takes that long, so it is
+    /// a stall (a future never woken), which is a bug to find, not to retry.
     pub async fn send(&self, req: Request<Body>) -> Res {
-        let retry = (req.method() == Method::GET).then(|| {
-            let mut again = Request::builder()
-                .method(Method::GET)
-                .uri(req.uri().clone());
-            for (k, v) in req.headers() {
-                again = again.header(k, v);
-            }
-            again.body(Body::empty()).unwrap()
-        });
         let what = format!("{} {}", req.method(), req.uri());
         let limit = std::time::Duration::from_secs(30);
-        match tokio::time::timeout(limit, self.send_once(req)).await {
-            Ok(res) => res,
-            Err(_) => {
-                let again = retry.unwrap_or_else(|| panic!("{what} did not finish within 30 s"));
-                eprintln!("WARNING: {what} did not finish within 30 s; trying once more");
-                tokio::time::timeout(limit, self.send_once(again))
-                    .await
-                    .unwrap_or_else(|_| panic!("{what} did not finish within 30 s, twice"))
-            }
-        }
+        tokio::time::timeout(limit, self.send_once(req))
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{what} did not finish within {} s: a stalled request (a future never woken)",
+                    limit.as_secs()
+                )
+            })
     }
 
     async fn send_once(&self, req: Request<Body>) -> Res {
@@ -278,8 +266,11 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let router = self.router.clone();
+        let limits = tollgate::server::serve::ServeLimits::from(&*self.state.settings);
         tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
+            tollgate::server::serve::serve(listener, router, limits, std::future::pending())
+                .await
+                .unwrap();
         });
         Client::http(addr)
     }

@@ -4,6 +4,7 @@ mod admin_api;
 mod api_base;
 mod client;
 mod common;
+mod connections;
 mod escalation;
 mod faults;
 mod fuzz;
