@@ -142,6 +142,11 @@ pub struct ServeArgs {
     /// Login name of the admin created on first start with no users.
     #[arg(long, env = "TOLLGATE_ADMIN_USER", default_value = "admin")]
     pub admin_user: String,
+    /// Active (unrevoked) tokens one user may hold; creating one more is
+    /// refused with 422 until one is revoked. Bounds what one user can make
+    /// the database store and index.
+    #[arg(long, env = "TOLLGATE_MAX_ACTIVE_TOKENS_PER_USER", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_active_tokens_per_user: u32,
 }
 
 /// What the running app needs to know, independent of how it was told.
@@ -154,6 +159,7 @@ pub struct Settings {
     pub auth_failures_per_minute: u32,
     pub auth_failure_burst: u32,
     pub trusted_proxy_header: Option<String>,
+    pub max_active_tokens_per_user: u32,
 }
 
 impl Default for Settings {
@@ -166,6 +172,7 @@ impl Default for Settings {
             auth_failures_per_minute: 10,
             auth_failure_burst: 20,
             trusted_proxy_header: None,
+            max_active_tokens_per_user: crate::server::tokens::service::DEFAULT_MAX_ACTIVE_PER_USER,
         }
     }
 }
@@ -180,6 +187,7 @@ impl From<&ServeArgs> for Settings {
             auth_failures_per_minute: args.auth_failures_per_minute,
             auth_failure_burst: args.auth_failure_burst,
             trusted_proxy_header: args.trusted_proxy_header.clone(),
+            max_active_tokens_per_user: args.max_active_tokens_per_user,
         }
     }
 }

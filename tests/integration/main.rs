@@ -6,6 +6,7 @@ mod common;
 mod faults;
 mod fuzz;
 mod hardening;
+mod input_limits;
 mod scale_out;
 mod secrets;
 mod tokens_api;
