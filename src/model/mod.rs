@@ -121,7 +121,7 @@ impl TokenFilter {
             "revoked" => Ok(TokenFilter::Revoked),
             "all" => Ok(TokenFilter::All),
             other => {
-                let shown: String = other.chars().take(64).collect();
+                let shown: String = other.chars().filter(|c| !c.is_control()).take(64).collect();
                 Err(format!(
                     "Value `{shown}` is not allowed for query parameter named `filter`. Valid values are active, all, revoked."
                 ))
@@ -132,6 +132,33 @@ impl TokenFilter {
 
 /// Longest description and revoke cause, in characters.
 pub const TOKEN_TEXT_MAX: usize = 1024;
+
+/// What a text field may hold besides printable text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lines {
+    /// Names, emails, aliases: no control character at all.
+    Single,
+    /// The textareas (description, revoke cause): line breaks and tabs too.
+    Multi,
+}
+
+/// The one rule for control characters in text input: every character of
+/// Unicode's `Cc` category (C0 including NUL, DEL, C1 including NEL) is
+/// refused, except line feed, carriage return and tab in a [`Lines::Multi`]
+/// field. Checked before any trimming, so that a trailing `\n` or `\u{85}`
+/// is refused rather than silently dropped. Returns the first refused character.
+pub fn refused_control(text: &str, lines: Lines) -> Option<char> {
+    text.chars()
+        .find(|&c| c.is_control() && !(lines == Lines::Multi && matches!(c, '\n' | '\r' | '\t')))
+}
+
+/// The message for a refused control character, after the field's name.
+pub fn control_message(lines: Lines) -> &'static str {
+    match lines {
+        Lines::Single => "must not contain control characters",
+        Lines::Multi => "must not contain control characters other than line breaks and tabs",
+    }
+}
 
 /// The URL the login page sends a visitor to after signing in.
 pub const HOME_PATH: &str = "/go/access_tokens";
@@ -171,6 +198,29 @@ mod tests {
         assert_eq!(
             TokenFilter::parse(Some("bad")),
             Err("Value `bad` is not allowed for query parameter named `filter`. Valid values are active, all, revoked.".into())
+        );
+    }
+
+    #[test]
+    fn control_characters() {
+        for c in ['\0', '\u{1}', '\u{1b}', '\u{7f}', '\u{85}', '\u{9f}'] {
+            let text = format!("a{c}b");
+            assert_eq!(refused_control(&text, Lines::Single), Some(c));
+            assert_eq!(refused_control(&text, Lines::Multi), Some(c));
+        }
+        for c in ['\n', '\r', '\t'] {
+            let text = format!("a{c}b");
+            assert_eq!(refused_control(&text, Lines::Single), Some(c));
+            assert_eq!(refused_control(&text, Lines::Multi), None);
+        }
+        // Printable text of any script, and format characters, are not controls.
+        assert_eq!(
+            refused_control("café 日本 \u{a0}\u{200d}", Lines::Single),
+            None
+        );
+        assert_eq!(
+            TokenFilter::parse(Some("x\u{1b}[31m")),
+            Err("Value `x[31m` is not allowed for query parameter named `filter`. Valid values are active, all, revoked.".into())
         );
     }
 

@@ -59,7 +59,8 @@ impl AppState {
                 settings.auth_failure_burst,
                 trusted,
             )),
-            tokens: Tokens::new(db.clone()),
+            tokens: Tokens::new(db.clone())
+                .with_max_active_per_user(settings.max_active_tokens_per_user),
             db,
             settings: Arc::new(settings),
             leptos_options,

@@ -154,6 +154,11 @@ pub struct ServeArgs {
     /// one closes.
     #[arg(long, env = "TOLLGATE_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections: u32,
+    /// Active (unrevoked) tokens one user may hold; creating one more is
+    /// refused with 422 until one is revoked. Bounds what one user can make
+    /// the database store and index.
+    #[arg(long, env = "TOLLGATE_MAX_ACTIVE_TOKENS_PER_USER", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_active_tokens_per_user: u32,
 }
 
 /// What the running app needs to know, independent of how it was told.
@@ -169,6 +174,7 @@ pub struct Settings {
     pub header_read_timeout: Duration,
     pub request_timeout: Duration,
     pub max_connections: usize,
+    pub max_active_tokens_per_user: u32,
 }
 
 impl Default for Settings {
@@ -184,6 +190,7 @@ impl Default for Settings {
             header_read_timeout: Duration::from_secs(20),
             request_timeout: Duration::from_secs(60),
             max_connections: 4096,
+            max_active_tokens_per_user: crate::server::tokens::service::DEFAULT_MAX_ACTIVE_PER_USER,
         }
     }
 }
@@ -201,6 +208,7 @@ impl From<&ServeArgs> for Settings {
             header_read_timeout: Duration::from_secs(args.header_read_timeout_secs.max(1)),
             request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
             max_connections: args.max_connections.max(1) as usize,
+            max_active_tokens_per_user: args.max_active_tokens_per_user,
         }
     }
 }

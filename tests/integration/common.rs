@@ -2,7 +2,7 @@
 
 pub use crate::client::*;
 use axum::body::Body;
-use axum::http::{Method, Request};
+use axum::http::Request;
 use axum::Router;
 use tempfile::TempDir;
 use tollgate::server::config::DbArgs;

@@ -241,17 +241,23 @@ async fn sigterm_finishes_requests_in_flight() {
     let (storage, url) = Storage::new().await;
     let (mut child, addr) = spawn_server(&url, &[]).await;
     let body = r#"{"description": "sent across a shutdown"}"#;
-    let (first, rest) = body.split_at(10);
     let mut s = TcpStream::connect(addr).await.unwrap();
+    // `Expect: 100-continue`: the server answers `100 Continue` when the
+    // handler starts reading the body, so the request is surely in flight
+    // (not merely sent) when SIGTERM arrives.
     let head = format!(
         "POST /go/api/current_user/access_tokens HTTP/1.1\r\nHost: t\r\n\
          Authorization: {}\r\nAccept: {}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{first}",
+         Content-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
         basic_admin(),
         accept(1),
         body.len()
     );
     s.write_all(head.as_bytes()).await.unwrap();
+    let cont = tokio::time::timeout(BOUND, read_head(&mut s))
+        .await
+        .expect("no 100 Continue");
+    assert!(cont.starts_with("HTTP/1.1 100"), "{cont:?}");
 
     let pid = child.id().unwrap().to_string();
     let killed = std::process::Command::new("kill")
@@ -268,7 +274,7 @@ async fn sigterm_finishes_requests_in_flight() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    s.write_all(rest.as_bytes()).await.unwrap();
+    s.write_all(body.as_bytes()).await.unwrap();
     let answer = tokio::time::timeout(BOUND, read_head(&mut s))
         .await
         .expect("the request in flight was not answered");

@@ -37,13 +37,47 @@ fn report(name: &str, runner: &TestRunner) {
     eprintln!("fuzz {name}: {} cases passed", runner.config().cases);
 }
 
+/// Control characters: C0 (NUL, line breaks, tab, ESC...), DEL and C1 (NEL...).
+fn control() -> impl Strategy<Value = char> {
+    prop_oneof![
+        3 => Just('\0'),
+        1 => Just('\n'),
+        1 => Just('\r'),
+        1 => Just('\t'),
+        1 => Just('\u{1b}'),
+        1 => Just('\u{7f}'),
+        1 => Just('\u{85}'),
+        1 => (0u32..0x20).prop_map(|c| char::from_u32(c).unwrap()),
+        1 => (0x7fu32..0xa0).prop_map(|c| char::from_u32(c).unwrap()),
+    ]
+}
+
+/// A word with a control character inside it, as in `dep\0loy`: nothing to trim.
+fn embedded() -> impl Strategy<Value = String> {
+    ("[a-z]{1,4}", control(), "[a-z]{1,4}").prop_map(|(a, c, b)| format!("{a}{c}{b}"))
+}
+
+/// Text of up to `max` characters: printable ones (`\PC`, which never
+/// yields a control character) mixed with control characters, anywhere,
+/// including first and last where trimming would hide them.
+fn text(max: usize) -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            4 => "\\PC",
+            1 => control().prop_map(String::from),
+        ],
+        0..=max,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
 /// Strings near the token format, and anything at all.
 fn token_like() -> impl Strategy<Value = String> {
     prop_oneof![
         "tgp_[A-Za-z0-9]{36}",
         "tgp_[A-Za-z0-9]{30,40}",
         "[a-z]{3}_\\PC{0,40}",
-        "\\PC{0,80}",
+        text(80),
         Just(PlainToken::generate().expose().to_string()),
     ]
 }
@@ -88,8 +122,9 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| json!(n)),
         any::<f64>().prop_map(|n| json!(n)),
-        "\\PC{0,40}".prop_map(Value::String),
-        "[a-z]{0,3}\\PC{0,1100}".prop_map(Value::String),
+        text(40).prop_map(Value::String),
+        embedded().prop_map(Value::String),
+        ("[a-z]{0,3}\\PC{0,1100}", text(3)).prop_map(|(a, b)| Value::String(format!("{a}{b}"))),
     ];
     let key = prop_oneof![
         Just("description"),
@@ -118,7 +153,7 @@ fn json_value() -> impl Strategy<Value = Value> {
 fn body() -> impl Strategy<Value = String> {
     prop_oneof![
         4 => json_value().prop_map(|v| v.to_string()),
-        1 => "\\PC{0,200}",
+        1 => text(200),
         1 => Just(String::new()),
     ]
 }
@@ -127,6 +162,7 @@ fn body() -> impl Strategy<Value = String> {
 const WRITES: &[(&str, &str, u8)] = &[
     ("POST", "/go/api/users", 3),
     ("PATCH", "/go/api/users/fuzzed", 3),
+    ("PATCH", "/go/api/users/{id}", 3),
     ("POST", "/go/api/current_user/access_tokens", 1),
     ("POST", "/go/api/current_user/access_tokens/{id}/revoke", 1),
     ("POST", "/go/api/admin/access_tokens/{id}/revoke", 1),
@@ -137,6 +173,7 @@ fn segment() -> impl Strategy<Value = String> {
         (1i64..40).prop_map(|n| n.to_string()),
         any::<i64>().prop_map(|n| n.to_string()),
         "[A-Za-z0-9%._~-]{0,24}",
+        text(12).prop_map(|s| url::form_urlencoded::byte_serialize(s.as_bytes()).collect()),
     ]
 }
 
@@ -201,6 +238,8 @@ fn server_function_forms_never_panic_or_5xx() {
         Just("admin_list_tokens"),
         Just("admin_revoke_token"),
         Just("set_user_enabled"),
+        Just("add_user"),
+        Just("delete_user"),
     ];
     let form = proptest::collection::vec(
         (
@@ -212,10 +251,15 @@ fn server_function_forms_never_panic_or_5xx() {
                 Just("q"),
                 Just("after"),
                 Just("login_name"),
-                Just("enabled")
+                Just("enabled"),
+                Just("display_name"),
+                Just("email"),
+                Just("password"),
+                Just("admin")
             ],
             prop_oneof![
-                "\\PC{0,40}",
+                text(40),
+                embedded(),
                 Just("all".to_string()),
                 Just("active".to_string()),
                 (0i64..30).prop_map(|n| n.to_string())
@@ -254,7 +298,8 @@ fn query_parameters_never_panic_or_5xx() {
         "[a-z_]{1,8}",
     ];
     let value = prop_oneof![
-        "\\PC{0,30}",
+        text(30),
+        embedded(),
         Just("revoked".to_string()),
         Just("all".to_string()),
         any::<i64>().prop_map(|n| n.to_string()),
@@ -284,4 +329,31 @@ fn query_parameters_never_panic_or_5xx() {
     )
     .unwrap();
     report("query parameters", &r);
+}
+
+#[test]
+fn the_sign_in_form_never_panics_or_5xx() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (app, _) = app_and_cookie(&rt);
+    let mut r = runner();
+    let name = prop_oneof![
+        text(20),
+        text(3).prop_map(|s| format!("admin{s}")),
+        text(3).prop_map(|s| format!("{s}admin")),
+    ];
+    r.run(&(name, text(20)), |(username, password)| {
+        let res = rt.block_on(app.login_form(&username, &password, None));
+        no_5xx(&res, &format!("sign-in {username:?}"))?;
+        // Only the admin's exact name and password sign in.
+        if res
+            .header(header::SET_COOKIE)
+            .starts_with("tollgate_session=")
+        {
+            prop_assert_eq!(username.trim(), "admin");
+            prop_assert_eq!(password.as_str(), ADMIN_PASSWORD);
+        }
+        Ok(())
+    })
+    .unwrap();
+    report("sign-in form", &r);
 }

@@ -9,6 +9,7 @@ mod escalation;
 mod faults;
 mod fuzz;
 mod hardening;
+mod input_limits;
 mod scale_out;
 mod secrets;
 mod server_functions;

@@ -15,13 +15,27 @@ macro_rules! columns {
     };
 }
 
+/// What [`insert`] did.
+pub enum Inserted {
+    Token(AccessToken),
+    /// The user already holds `max_active` active tokens: nothing written.
+    AtCap,
+    /// The user was disabled or deleted meanwhile: nothing written.
+    UserGone,
+}
+
+/// Inserts a token unless its owner already holds `max_active` active ones.
+/// The count and the insert share one write transaction, so concurrent
+/// creates cannot overshoot: SQLite's `BEGIN IMMEDIATE` serializes writers,
+/// and on PostgreSQL the owner's row is locked (`FOR UPDATE`) before counting.
 pub async fn insert(
     db: &Db,
     hash: &TokenHash,
     description: &str,
     user: &User,
+    max_active: i64,
     now: i64,
-) -> Result<AccessToken, sqlx::Error> {
+) -> Result<Inserted, sqlx::Error> {
     const SQL: &str = concat!(
         "INSERT INTO access_tokens (token_hash, description, user_id, username, search_text, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
@@ -29,6 +43,31 @@ pub async fn insert(
     );
     let text = search_text(description, &user.login_name);
     let mut tx = db.begin_write().await?;
+    let lock = match db.dialect {
+        Dialect::Sqlite => "",
+        Dialect::Postgres => " FOR UPDATE",
+    };
+    let live: Option<(i64,)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT enabled FROM users WHERE id = $1 AND deleted_at IS NULL{lock}"
+    )))
+    .bind(user.id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if live.is_none_or(|(enabled,)| enabled == 0) {
+        return Ok(Inserted::UserGone);
+    }
+    // At most `max_active` index entries of (user_id, revoked) are read.
+    let (active,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM access_tokens \
+         WHERE user_id = $1 AND revoked = 0 LIMIT $2) AS capped",
+    )
+    .bind(user.id)
+    .bind(max_active)
+    .fetch_one(&mut *tx)
+    .await?;
+    if active >= max_active {
+        return Ok(Inserted::AtCap);
+    }
     let token = sqlx::query_as::<_, AccessToken>(SQL)
         .bind(&hash.0)
         .bind(description)
@@ -40,7 +79,7 @@ pub async fn insert(
         .await?;
     add_grams(&mut tx, &[GramChange::new(token.id, &text, 1, 0)]).await?;
     tx.commit().await?;
-    Ok(token)
+    Ok(Inserted::Token(token))
 }
 
 /// What substring search looks in: lower-cased here, in Rust, so that case

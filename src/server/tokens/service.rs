@@ -4,7 +4,7 @@
 use super::format::PlainToken;
 use super::last_used::LastUsed;
 use super::{repo, AccessToken};
-use crate::model::{TokenFilter, TOKEN_TEXT_MAX};
+use crate::model::{control_message, refused_control, Lines, TokenFilter, TOKEN_TEXT_MAX};
 use crate::server::auth::{AuthError, Caller};
 use crate::server::auth_cache::Verified;
 use crate::server::db::Db;
@@ -24,50 +24,74 @@ pub struct Tokens {
     pub db: Db,
     pub last_used: Arc<LastUsed>,
     lookups: Arc<AtomicU64>,
+    max_active_per_user: u32,
 }
 
-/// A description: required, trimmed, at most 1024 characters.
+/// A description: required, at most 1024 characters, trimmed. Line breaks
+/// and tabs are allowed (it is typed in a textarea); any other control
+/// character is refused, before trimming, so none is silently dropped.
 pub struct Description(String);
 
 impl Description {
     pub fn parse(raw: &str) -> Result<Self, ServiceError> {
+        check_text("description", raw)?;
         let d = raw.trim();
         if d.is_empty() {
             return Err(ServiceError::invalid("description", "must not be blank"));
         }
-        check_text("description", d)?;
         Ok(Description(d.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
-fn check_text(field: &'static str, text: &str) -> Result<(), ServiceError> {
-    if text.chars().count() > TOKEN_TEXT_MAX {
+/// A revoke cause: optional (blank means none), otherwise as a [`Description`].
+pub struct RevokeCause(String);
+
+impl RevokeCause {
+    pub fn parse(raw: Option<&str>) -> Result<Option<Self>, ServiceError> {
+        let Some(raw) = raw else { return Ok(None) };
+        check_text("revoke_cause", raw)?;
+        match raw.trim() {
+            "" => Ok(None),
+            c => Ok(Some(RevokeCause(c.to_string()))),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The rules both textareas share: bounded, and no control characters but
+/// line breaks and tabs. The length counts the text as it will be stored.
+fn check_text(field: &'static str, raw: &str) -> Result<(), ServiceError> {
+    if refused_control(raw, Lines::Multi).is_some() {
+        return Err(ServiceError::invalid(field, control_message(Lines::Multi)));
+    }
+    if raw.trim().chars().count() > TOKEN_TEXT_MAX {
         return Err(ServiceError::invalid(
             field,
             format!("must be at most {TOKEN_TEXT_MAX} characters"),
         ));
     }
-    if text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-    {
-        return Err(ServiceError::invalid(
-            field,
-            "must not contain control characters",
-        ));
-    }
     Ok(())
 }
 
-/// An optional revoke cause: trimmed, blank means none, at most 1024 characters.
-pub fn revoke_cause(raw: Option<&str>) -> Result<Option<String>, ServiceError> {
-    match raw.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(c) => {
-            check_text("revoke_cause", c)?;
-            Ok(Some(c.to_string()))
-        }
-    }
+/// Active tokens a user may hold unless configured otherwise (npm's limit).
+pub const DEFAULT_MAX_ACTIVE_PER_USER: u32 = 1000;
+
+/// Why one more token was refused: the owner holds `max` active ones.
+pub fn too_many_active(max: u32) -> ServiceError {
+    ServiceError::invalid(
+        "access_tokens",
+        format!(
+            "You already have {max} active access tokens, the most allowed. \
+             Revoke tokens you no longer use before creating more."
+        ),
+    )
 }
 
 pub fn not_found(id: impl std::fmt::Display) -> ServiceError {
@@ -155,7 +179,14 @@ impl Tokens {
             db,
             last_used: Arc::new(LastUsed::default()),
             lookups: Arc::new(AtomicU64::default()),
+            max_active_per_user: DEFAULT_MAX_ACTIVE_PER_USER,
         }
+    }
+
+    /// How many active tokens one user may hold (at least 1).
+    pub fn with_max_active_per_user(mut self, max: u32) -> Self {
+        self.max_active_per_user = max.max(1);
+        self
     }
 
     /// Database lookups made to authenticate tokens since start.
@@ -181,14 +212,21 @@ impl Tokens {
         caller.refuse_bearer()?;
         let description = Description::parse(description)?;
         let plain = PlainToken::generate();
-        let token = repo::insert(
+        let token = match repo::insert(
             &self.db,
             &plain.hash(),
-            &description.0,
+            description.as_str(),
             &caller.user,
+            i64::from(self.max_active_per_user),
             now_millis(),
         )
-        .await?;
+        .await?
+        {
+            repo::Inserted::Token(t) => t,
+            repo::Inserted::AtCap => return Err(too_many_active(self.max_active_per_user)),
+            // Disabled or deleted since the caller was authenticated.
+            repo::Inserted::UserGone => return Err(ServiceError::forbidden()),
+        };
         tracing::info!(token_id = token.id, user = %caller.user.login_name, "access token created");
         Ok((token, plain))
     }
@@ -234,10 +272,9 @@ impl Tokens {
         by: &str,
         cause: Option<&str>,
     ) -> Result<AccessToken, ServiceError> {
-        let cause = revoke_cause(cause)?;
-        if let Some(t) =
-            repo::revoke(&self.db, id, owner, by, cause.as_deref(), now_millis()).await?
-        {
+        let cause = RevokeCause::parse(cause)?;
+        let cause = cause.as_ref().map(RevokeCause::as_str);
+        if let Some(t) = repo::revoke(&self.db, id, owner, by, cause, now_millis()).await? {
             self.db.auth_changed().await;
             tracing::info!(token_id = t.id, by = %by, by_admin = owner.is_none(), "access token revoked");
             return Ok(self.fresh(t));

@@ -4,7 +4,7 @@ pub mod password;
 pub mod repo;
 pub mod service;
 
-use crate::model::UserView;
+use crate::model::{control_message, refused_control, Lines, UserView};
 use crate::server::error::ServiceError;
 pub use crate::server::identity::{Actor, User};
 
@@ -40,8 +40,10 @@ pub const TEXT_FIELD_MAX: usize = 255;
 pub struct LoginName(String);
 
 impl LoginName {
+    /// Surrounding spaces are trimmed; a control character anywhere (a
+    /// trailing `\n` or `\t` included) is refused, never trimmed away.
     pub fn parse(raw: &str) -> Result<Self, ServiceError> {
-        let name = raw.trim();
+        let name = single_line("login_name", raw)?;
         let ok = !name.is_empty()
             && name.chars().count() <= LOGIN_NAME_MAX
             && name
@@ -68,20 +70,27 @@ impl LoginName {
     }
 }
 
-/// Trims an optional text field and bounds its length; blank becomes `None`.
+/// One line of text (display name, email, a checkin alias): refused if it
+/// holds any control character, checked before trimming so that none is
+/// silently dropped; then trimmed of spaces.
+pub fn single_line<'a>(field: &'static str, raw: &'a str) -> Result<&'a str, ServiceError> {
+    if refused_control(raw, Lines::Single).is_some() {
+        return Err(ServiceError::invalid(field, control_message(Lines::Single)));
+    }
+    Ok(raw.trim())
+}
+
+/// Parses an optional one-line text field ([`single_line`]) and bounds its
+/// length; blank becomes `None`.
 pub fn optional_text(
     field: &'static str,
     value: Option<&str>,
 ) -> Result<Option<String>, ServiceError> {
-    match value.map(str::trim) {
+    match value.map(|v| single_line(field, v)).transpose()? {
         None | Some("") => Ok(None),
         Some(v) if v.chars().count() > TEXT_FIELD_MAX => Err(ServiceError::invalid(
             field,
-            format!("{field} must be at most {TEXT_FIELD_MAX} characters."),
-        )),
-        Some(v) if v.chars().any(char::is_control) => Err(ServiceError::invalid(
-            field,
-            format!("{field} must not contain control characters."),
+            format!("must be at most {TEXT_FIELD_MAX} characters"),
         )),
         Some(v) => Ok(Some(v.to_string())),
     }
@@ -101,6 +110,9 @@ mod tests {
         assert!(LoginName::parse("<script>").is_err());
         assert!(LoginName::parse(&"a".repeat(65)).is_err());
         assert!(LoginName::parse(&"a".repeat(64)).is_ok());
+        for bad in ["alice\n", "\talice", "alice\u{85}", "al\0ice", "alice\r\n"] {
+            assert!(LoginName::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
@@ -112,5 +124,8 @@ mod tests {
         );
         assert!(optional_text("email", Some(&"x".repeat(256))).is_err());
         assert!(optional_text("email", Some("a\nb")).is_err());
+        assert!(optional_text("email", Some("a@b\n")).is_err());
+        assert!(optional_text("display_name", Some("\u{85}Bob")).is_err());
+        assert!(optional_text("display_name", Some("\t")).is_err());
     }
 }

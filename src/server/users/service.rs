@@ -1,7 +1,7 @@
 //! The rules for users: who may manage them, what a valid user is, how deletion works.
 
 use super::repo::{self, NewUserRow, UserUpdate};
-use super::{optional_text, password, Actor, LoginName, User, TEXT_FIELD_MAX};
+use super::{optional_text, password, single_line, Actor, LoginName, User, TEXT_FIELD_MAX};
 use crate::server::auth::session;
 use crate::server::db::Db;
 use crate::server::error::ServiceError;
@@ -44,12 +44,11 @@ fn aliases(list: &[String]) -> Result<String, ServiceError> {
     }
     let mut out = Vec::with_capacity(list.len());
     for alias in list {
-        let a = alias.trim();
+        let a = single_line("checkin_aliases", alias)?;
         if a.is_empty() {
             continue;
         }
-        if a.contains(',') || a.chars().any(char::is_control) || a.chars().count() > TEXT_FIELD_MAX
-        {
+        if a.contains(',') || a.chars().count() > TEXT_FIELD_MAX {
             return Err(ServiceError::invalid(
                 "checkin_aliases",
                 format!(
