@@ -1,6 +1,8 @@
 //! Server functions: thin. They find the caller, call a service, map errors.
 //! Each has a fixed endpoint under `/go/fn/`.
 
+#[cfg(feature = "ssr")]
+use crate::model::answer;
 use crate::model::{
     AdminTokenPage, AppError, CreatedToken, TokenFilter, TokenView, UserRow, UserView,
 };
@@ -9,38 +11,50 @@ use leptos::prelude::*;
 /// The signed-in user, or `None` for a visitor without a session.
 #[server(prefix = "/go/fn", endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<UserView>, AppError> {
-    use crate::server::auth::page_user;
-    Ok(page_user().await?.map(|u| u.view()))
+    answer(async move {
+        use crate::server::auth::page_user;
+        Ok(page_user().await?.map(|u| u.view()))
+    })
+    .await
 }
 
 /// The caller's own tokens.
 #[server(prefix = "/go/fn", endpoint = "list_tokens")]
 pub async fn list_tokens(filter: TokenFilter) -> Result<Vec<TokenView>, AppError> {
-    let (state, caller) = crate::server::auth::require_page_caller().await?;
-    let tokens = state.tokens.list_own(&caller, filter).await?;
-    Ok(tokens.iter().map(|t| t.view()).collect())
+    answer(async move {
+        let (state, caller) = crate::server::auth::require_page_caller().await?;
+        let tokens = state.tokens.list_own(&caller, filter).await?;
+        Ok(tokens.iter().map(|t| t.view()).collect())
+    })
+    .await
 }
 
 /// Mints a token; the secret is in the answer, this one time.
 #[server(prefix = "/go/fn", endpoint = "create_token")]
 pub async fn create_token(description: String) -> Result<CreatedToken, AppError> {
-    let (state, caller) = crate::server::auth::require_page_caller().await?;
-    let (token, plain) = state.tokens.create(&caller, &description).await?;
-    Ok(CreatedToken {
-        token: token.view(),
-        secret: plain.expose().to_string(),
+    answer(async move {
+        let (state, caller) = crate::server::auth::require_page_caller().await?;
+        let (token, plain) = state.tokens.create(&caller, &description).await?;
+        Ok(CreatedToken {
+            token: token.view(),
+            secret: plain.expose().to_string(),
+        })
     })
+    .await
 }
 
 /// Revokes one of the caller's own tokens, with an optional cause.
 #[server(prefix = "/go/fn", endpoint = "revoke_token")]
 pub async fn revoke_token(id: i64, cause: Option<String>) -> Result<TokenView, AppError> {
-    let (state, caller) = crate::server::auth::require_page_caller().await?;
-    let token = state
-        .tokens
-        .revoke_own(&caller, id, cause.as_deref())
-        .await?;
-    Ok(token.view())
+    answer(async move {
+        let (state, caller) = crate::server::auth::require_page_caller().await?;
+        let token = state
+            .tokens
+            .revoke_own(&caller, id, cause.as_deref())
+            .await?;
+        Ok(token.view())
+    })
+    .await
 }
 
 /// Admin: everyone's tokens, a page at a time, searched on the server.
@@ -50,43 +64,52 @@ pub async fn admin_list_tokens(
     q: String,
     after: Option<String>,
 ) -> Result<AdminTokenPage, AppError> {
-    let (state, caller) = crate::server::auth::require_page_caller().await?;
-    let (page, counts) = state.tokens.admin_page(&caller, filter, &q, after).await?;
-    Ok(AdminTokenPage {
-        tokens: page.tokens.iter().map(|t| t.view()).collect(),
-        next: page.next,
-        counts,
+    answer(async move {
+        let (state, caller) = crate::server::auth::require_page_caller().await?;
+        let (page, counts) = state.tokens.admin_page(&caller, filter, &q, after).await?;
+        Ok(AdminTokenPage {
+            tokens: page.tokens.iter().map(|t| t.view()).collect(),
+            next: page.next,
+            counts,
+        })
     })
+    .await
 }
 
 /// Admin: revokes anyone's token.
 #[server(prefix = "/go/fn", endpoint = "admin_revoke_token")]
 pub async fn admin_revoke_token(id: i64, cause: Option<String>) -> Result<TokenView, AppError> {
-    let (state, caller) = crate::server::auth::require_page_caller().await?;
-    let token = state
-        .tokens
-        .admin_revoke(&caller, id, cause.as_deref())
-        .await?;
-    Ok(token.view())
+    answer(async move {
+        let (state, caller) = crate::server::auth::require_page_caller().await?;
+        let token = state
+            .tokens
+            .admin_revoke(&caller, id, cause.as_deref())
+            .await?;
+        Ok(token.view())
+    })
+    .await
 }
 
 /// Admin: users, with their active token counts.
 #[server(prefix = "/go/fn", endpoint = "list_users")]
 pub async fn list_users() -> Result<Vec<UserRow>, AppError> {
-    use crate::server::users::{service, Actor};
-    let (state, caller) = crate::server::auth::require_page_caller().await?;
-    let rows = service::list_with_active_tokens(&state.db, &Actor::from(caller)).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(u, active_tokens)| UserRow {
-            login_name: u.login_name,
-            display_name: u.display_name,
-            email: u.email,
-            is_admin: u.is_admin,
-            enabled: u.enabled,
-            active_tokens,
-        })
-        .collect())
+    answer(async move {
+        use crate::server::users::{service, Actor};
+        let (state, caller) = crate::server::auth::require_page_caller().await?;
+        let rows = service::list_with_active_tokens(&state.db, &Actor::from(caller)).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(u, active_tokens)| UserRow {
+                login_name: u.login_name,
+                display_name: u.display_name,
+                email: u.email,
+                is_admin: u.is_admin,
+                enabled: u.enabled,
+                active_tokens,
+            })
+            .collect())
+    })
+    .await
 }
 
 /// Admin: adds a user who can sign in with the password given.
@@ -98,45 +121,54 @@ pub async fn add_user(
     password: String,
     admin: bool,
 ) -> Result<UserView, AppError> {
-    use crate::server::users::{service, Actor};
-    let (state, caller) = crate::server::auth::require_page_caller().await?;
-    let new = service::NewUser {
-        login_name,
-        display_name: Some(display_name),
-        email: Some(email),
-        email_me: false,
-        checkin_aliases: vec![],
-        password: Some(password.into()),
-        admin,
-        enabled: true,
-    };
-    Ok(service::create(&state.db, &Actor::from(caller), new)
-        .await?
-        .view())
+    answer(async move {
+        use crate::server::users::{service, Actor};
+        let (state, caller) = crate::server::auth::require_page_caller().await?;
+        let new = service::NewUser {
+            login_name,
+            display_name: Some(display_name),
+            email: Some(email),
+            email_me: false,
+            checkin_aliases: vec![],
+            password: Some(password.into()),
+            admin,
+            enabled: true,
+        };
+        Ok(service::create(&state.db, &Actor::from(caller), new)
+            .await?
+            .view())
+    })
+    .await
 }
 
 /// Admin: enables or disables a user.
 #[server(prefix = "/go/fn", endpoint = "set_user_enabled")]
 pub async fn set_user_enabled(login_name: String, enabled: bool) -> Result<UserView, AppError> {
-    use crate::server::users::{service, Actor};
-    let (state, caller) = crate::server::auth::require_page_caller().await?;
-    let patch = service::UserPatch {
-        enabled: Some(enabled),
-        ..Default::default()
-    };
-    Ok(
-        service::update(&state.db, &Actor::from(caller), &login_name, patch)
-            .await?
-            .view(),
-    )
+    answer(async move {
+        use crate::server::users::{service, Actor};
+        let (state, caller) = crate::server::auth::require_page_caller().await?;
+        let patch = service::UserPatch {
+            enabled: Some(enabled),
+            ..Default::default()
+        };
+        Ok(
+            service::update(&state.db, &Actor::from(caller), &login_name, patch)
+                .await?
+                .view(),
+        )
+    })
+    .await
 }
 
 /// Admin: deletes a disabled user for good, revoking their tokens. Returns how
 /// many active tokens were revoked.
 #[server(prefix = "/go/fn", endpoint = "delete_user")]
 pub async fn delete_user(login_name: String) -> Result<u64, AppError> {
-    use crate::server::users::{service, Actor};
-    let (state, caller) = crate::server::auth::require_page_caller().await?;
-    let (_, revoked) = service::delete(&state.db, &Actor::from(caller), &login_name).await?;
-    Ok(revoked)
+    answer(async move {
+        use crate::server::users::{service, Actor};
+        let (state, caller) = crate::server::auth::require_page_caller().await?;
+        let (_, revoked) = service::delete(&state.db, &Actor::from(caller), &login_name).await?;
+        Ok(revoked)
+    })
+    .await
 }

@@ -42,11 +42,58 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
 
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
         use leptos::server_fn::error::ServerFnErrorErr as E;
-        match value {
+        let error = match value {
             E::Args(m) | E::Deserialization(m) | E::MissingArg(m) => AppError::BadRequest(m),
             other => AppError::Internal(other.to_string()),
+        };
+        // On the server this is how arguments that cannot be read become an
+        // error before the function runs: give it its status too.
+        #[cfg(feature = "ssr")]
+        error.set_response_status();
+        error
+    }
+}
+
+impl AppError {
+    /// The HTTP status a server function answers with this error.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Unauthenticated => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound(_) => 404,
+            AppError::Invalid(_) => 422,
+            AppError::Conflict(_) => 409,
+            AppError::BadRequest(_) => 400,
+            AppError::Unavailable => 503,
+            AppError::Internal(_) => 500,
         }
     }
+
+    /// Server side, inside a server function: its response carries this
+    /// error's status (server functions answer every error with 500
+    /// otherwise). The browser decodes any 4xx or 5xx the same way.
+    #[cfg(feature = "ssr")]
+    pub fn set_response_status(&self) {
+        use leptos::prelude::use_context;
+        if let (Some(response), Ok(status)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            axum::http::StatusCode::from_u16(self.status()),
+        ) {
+            response.set_status(status);
+        }
+    }
+}
+
+/// Server side: runs a server function's body; an error answers with its status.
+#[cfg(feature = "ssr")]
+pub async fn answer<T>(
+    body: impl std::future::Future<Output = Result<T, AppError>>,
+) -> Result<T, AppError> {
+    let result = body.await;
+    if let Err(e) = &result {
+        e.set_response_status();
+    }
+    result
 }
 
 /// An access token: its one shape, for the pages (server functions) and the

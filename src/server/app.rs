@@ -118,7 +118,7 @@ async fn require_page_session(
 ) -> Response {
     let path = req.uri().path().to_string();
     if path.starts_with("/go/fn/") {
-        let mut res = server_fn_status(next.run(req).await).await;
+        let mut res = next.run(req).await;
         res.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         return res;
@@ -152,31 +152,6 @@ async fn require_page_session(
         )
             .into_response(),
     }
-}
-
-/// Server functions answer every error with 500; give each its real status
-/// (the browser side decodes any 4xx or 5xx the same way).
-async fn server_fn_status(res: Response) -> Response {
-    if res.status() != StatusCode::INTERNAL_SERVER_ERROR {
-        return res;
-    }
-    let (mut parts, body) = res.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 1024 * 1024).await else {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
-    };
-    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
-        parts.status = match error {
-            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-    }
-    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 fn urlencode(s: &str) -> String {
