@@ -142,6 +142,14 @@ pub struct ServeArgs {
     /// Login name of the admin created on first start with no users.
     #[arg(long, env = "TOLLGATE_ADMIN_USER", default_value = "admin")]
     pub admin_user: String,
+    /// Password checks (argon2id, 19 MiB of memory each) run at once,
+    /// server-wide; 0: one per CPU core.
+    #[arg(long, env = "TOLLGATE_PASSWORD_CHECKS", default_value_t = 0)]
+    pub password_checks: usize,
+    /// Sign-ins that may wait (up to 2 s) for a password check; more are
+    /// answered 503 with `Retry-After`.
+    #[arg(long, env = "TOLLGATE_PASSWORD_QUEUE", default_value_t = crate::server::users::password::DEFAULT_QUEUE)]
+    pub password_queue: usize,
 }
 
 /// What the running app needs to know, independent of how it was told.
@@ -154,6 +162,10 @@ pub struct Settings {
     pub auth_failures_per_minute: u32,
     pub auth_failure_burst: u32,
     pub trusted_proxy_header: Option<String>,
+    /// Argon2 computations at once; 0: one per core.
+    pub password_checks: usize,
+    /// Sign-ins waiting for a password check before 503.
+    pub password_queue: usize,
 }
 
 impl Default for Settings {
@@ -166,6 +178,8 @@ impl Default for Settings {
             auth_failures_per_minute: 10,
             auth_failure_burst: 20,
             trusted_proxy_header: None,
+            password_checks: 0,
+            password_queue: crate::server::users::password::DEFAULT_QUEUE,
         }
     }
 }
@@ -180,6 +194,8 @@ impl From<&ServeArgs> for Settings {
             auth_failures_per_minute: args.auth_failures_per_minute,
             auth_failure_burst: args.auth_failure_burst,
             trusted_proxy_header: args.trusted_proxy_header.clone(),
+            password_checks: args.password_checks,
+            password_queue: args.password_queue,
         }
     }
 }

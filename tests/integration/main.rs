@@ -8,6 +8,7 @@ mod fuzz;
 mod hardening;
 mod scale_out;
 mod secrets;
+mod throttle;
 mod tokens_api;
 mod users_api;
 mod web_auth;
