@@ -1,5 +1,12 @@
 //! Thin: tracing, then the command line.
 
+/// mimalloc returns freed memory to the system: after a flood of sign-ins
+/// (argon2 takes 19 MiB per check, allocated and freed on worker threads)
+/// glibc's per-thread arenas kept it all.
+#[cfg(feature = "ssr")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

@@ -1,14 +1,13 @@
 //! The router: pages, server functions, the REST API, sign-in and static files.
 
 use crate::app::{shell, App};
-use crate::model::{
-    safe_redirect_target, AppError, HOME_PATH, LOGIN_PATH, LOGIN_SUBMIT_PATH, LOGOUT_PATH,
-};
+use crate::model::{safe_redirect_target, HOME_PATH, LOGIN_PATH, LOGIN_SUBMIT_PATH, LOGOUT_PATH};
 use crate::server::auth::{self, session, session_user};
 use crate::server::config::Settings;
 use crate::server::db::Db;
 use crate::server::limits::{self, retry_after_secs, AuthThrottle, ClientIp};
 use crate::server::tokens::Tokens;
+use crate::server::users::password;
 use crate::server::users::service::{self, LoginError};
 use crate::server::{assets, rest};
 use axum::extract::{FromRef, Request, State};
@@ -33,6 +32,8 @@ pub struct AppState {
     pub throttle: Arc<AuthThrottle>,
     pub settings: Arc<Settings>,
     pub leptos_options: LeptosOptions,
+    /// Every password check and hash of the server goes through it.
+    pub hasher: Arc<password::Hasher>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -62,6 +63,7 @@ impl AppState {
             tokens: Tokens::new(db.clone())
                 .with_max_active_per_user(settings.max_active_tokens_per_user),
             db,
+            hasher: password::Hasher::shared(settings.password_checks, settings.password_queue),
             settings: Arc::new(settings),
             leptos_options,
         }
@@ -177,9 +179,12 @@ async fn login_submit(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let target = safe_redirect_target(form.redirect.as_deref()).to_string();
-    if let Err(wait) = state.throttle.check(ip) {
-        return too_many_sign_ins(wait);
-    }
+    // The attempt takes its unit of the client's budget before any hashing,
+    // so parallel guesses cannot outrun the count; a success gives it back.
+    let attempt = match state.throttle.reserve(ip) {
+        Ok(attempt) => attempt,
+        Err(wait) => return too_many_sign_ins(wait),
+    };
     let back = |error: &str| {
         Redirect::to(&format!(
             "{LOGIN_PATH}?error={error}&redirect={}",
@@ -191,17 +196,25 @@ async fn login_submit(
         return back("invalid");
     }
     let password = SecretString::from(form.password);
-    let user = match service::authenticate(&state.db, &form.username, password).await {
-        Ok(user) => user,
+    let user = match service::authenticate(&state.db, &state.hasher, &form.username, password).await
+    {
+        Ok(user) => {
+            attempt.refund();
+            user
+        }
         Err(LoginError::Invalid) => {
             tracing::info!(client = %ip, "failed sign-in");
-            if let Err(wait) = state.throttle.failed(ip) {
-                return too_many_sign_ins(wait);
-            }
             return back("invalid");
         }
         Err(LoginError::Disabled) => return back("disabled"),
-        Err(LoginError::Service(_)) => return back("unavailable"),
+        Err(LoginError::Busy) => {
+            attempt.refund();
+            return busy_sign_in();
+        }
+        Err(LoginError::Service(_)) => {
+            attempt.refund();
+            return back("unavailable");
+        }
     };
     match session::create(&state.db, user.id, state.settings.session_ttl).await {
         Ok(id) => {
@@ -213,22 +226,41 @@ async fn login_submit(
     }
 }
 
-/// 429 for the sign-in form, with a way back.
-fn too_many_sign_ins(wait: std::time::Duration) -> Response {
-    let secs = retry_after_secs(wait);
+/// A small page with a way back, for the sign-in form's refusals.
+fn sign_in_refused(status: StatusCode, secs: u64, title: &str, text: &str) -> Response {
     (
-        StatusCode::TOO_MANY_REQUESTS,
+        status,
         [
             (header::RETRY_AFTER, secs.to_string()),
             (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
         ],
         format!(
-            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Too many attempts - tollgate</title></head>\
-             <body><h1>Too many failed sign-in attempts</h1><p>Please try again in {secs} seconds.</p>\
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} - tollgate</title></head>\
+             <body><h1>{text}</h1><p>Please try again in {secs} seconds.</p>\
              <p><a href=\"{LOGIN_PATH}\">Back to sign in</a></p></body></html>"
         ),
     )
         .into_response()
+}
+
+/// 429 for the sign-in form, with a way back.
+fn too_many_sign_ins(wait: std::time::Duration) -> Response {
+    sign_in_refused(
+        StatusCode::TOO_MANY_REQUESTS,
+        retry_after_secs(wait),
+        "Too many attempts",
+        "Too many failed sign-in attempts",
+    )
+}
+
+/// 503 for the sign-in form while too many passwords are being checked.
+fn busy_sign_in() -> Response {
+    sign_in_refused(
+        StatusCode::SERVICE_UNAVAILABLE,
+        auth::BUSY_RETRY_SECS,
+        "Busy",
+        "The server is busy checking other sign-ins",
+    )
 }
 
 async fn logout(State(state): State<AppState>, jar: CookieJar) -> Response {

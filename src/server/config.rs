@@ -159,6 +159,14 @@ pub struct ServeArgs {
     /// the database store and index.
     #[arg(long, env = "TOLLGATE_MAX_ACTIVE_TOKENS_PER_USER", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_active_tokens_per_user: u32,
+    /// Password checks (argon2id, 19 MiB of memory each) run at once,
+    /// server-wide; 0: one per CPU core.
+    #[arg(long, env = "TOLLGATE_PASSWORD_CHECKS", default_value_t = 0)]
+    pub password_checks: usize,
+    /// Sign-ins that may wait (up to 2 s) for a password check; more are
+    /// answered 503 with `Retry-After`.
+    #[arg(long, env = "TOLLGATE_PASSWORD_QUEUE", default_value_t = crate::server::users::password::DEFAULT_QUEUE)]
+    pub password_queue: usize,
 }
 
 /// What the running app needs to know, independent of how it was told.
@@ -175,6 +183,10 @@ pub struct Settings {
     pub request_timeout: Duration,
     pub max_connections: usize,
     pub max_active_tokens_per_user: u32,
+    /// Argon2 computations at once; 0: one per core.
+    pub password_checks: usize,
+    /// Sign-ins waiting for a password check before 503.
+    pub password_queue: usize,
 }
 
 impl Default for Settings {
@@ -191,6 +203,8 @@ impl Default for Settings {
             request_timeout: Duration::from_secs(60),
             max_connections: 4096,
             max_active_tokens_per_user: crate::server::tokens::service::DEFAULT_MAX_ACTIVE_PER_USER,
+            password_checks: 0,
+            password_queue: crate::server::users::password::DEFAULT_QUEUE,
         }
     }
 }
@@ -209,6 +223,8 @@ impl From<&ServeArgs> for Settings {
             request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
             max_connections: args.max_connections.max(1) as usize,
             max_active_tokens_per_user: args.max_active_tokens_per_user,
+            password_checks: args.password_checks,
+            password_queue: args.password_queue,
         }
     }
 }

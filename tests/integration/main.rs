@@ -13,6 +13,7 @@ mod input_limits;
 mod scale_out;
 mod secrets;
 mod server_functions;
+mod throttle;
 mod tokens_auth;
 mod tokens_cache;
 mod tokens_create;

@@ -31,9 +31,15 @@ pub enum AuthError {
     UnsupportedScheme,
     #[error("Too many failed authentication attempts. Try again in {} seconds.", crate::server::limits::retry_after_secs(*.0))]
     Throttled(std::time::Duration),
+    /// Too many passwords are being checked at once (503 with `Retry-After`).
+    #[error("The server is busy checking other sign-ins. Try again in {BUSY_RETRY_SECS} seconds.")]
+    Busy,
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
+
+/// `Retry-After` for [`AuthError::Busy`].
+pub const BUSY_RETRY_SECS: u64 = 1;
 
 /// The parsed `Authorization` header.
 #[derive(Debug)]
@@ -102,56 +108,56 @@ pub async fn session_user(
 /// Who is calling an API: Basic, Bearer, or the browser's session cookie.
 ///
 /// Failed Basic and Bearer attempts count against the client's budget in
-/// [`crate::server::limits::AuthThrottle`]. A blocked client gets 429 before
-/// any password is hashed; a valid token is never slowed, because tokens are
-/// only refused after their lookup fails.
+/// [`crate::server::limits::AuthThrottle`]. A Basic attempt takes its unit
+/// before the password is hashed, so a client over budget gets 429 without
+/// any hashing, and parallel guesses cannot outrun the count; the unit is
+/// given back when the password is right. A valid token is never slowed,
+/// because tokens are only counted after their lookup fails.
 pub async fn api_caller(
     state: &AppState,
     headers: &HeaderMap,
     ip: IpAddr,
 ) -> Result<Caller, AuthError> {
-    let presented = headers.contains_key(header::AUTHORIZATION);
-    match authenticate(state, headers, ip).await {
-        Err(
-            e @ (AuthError::BadCredentials
-            | AuthError::InvalidToken
-            | AuthError::RevokedToken(_)
-            | AuthError::Disabled
-            | AuthError::UnsupportedScheme),
-        ) if presented => match state.throttle.failed(ip) {
-            Ok(()) => Err(e),
-            Err(wait) => Err(AuthError::Throttled(wait)),
-        },
-        other => other,
-    }
-}
-
-async fn authenticate(
-    state: &AppState,
-    headers: &HeaderMap,
-    ip: IpAddr,
-) -> Result<Caller, AuthError> {
-    let credentials = parse_authorization(headers)?;
-    if let Some(Credentials::Basic { .. }) = credentials {
-        state.throttle.check(ip).map_err(AuthError::Throttled)?;
-    }
-    match credentials {
-        Some(Credentials::Basic { user, password }) => {
-            match service::authenticate(&state.db, &user, password).await {
-                Ok(user) => Ok(Caller {
-                    user,
-                    method: AuthMethod::Basic,
-                }),
+    let counted = |e: AuthError| match state.throttle.failed(ip) {
+        Ok(()) => e,
+        Err(wait) => AuthError::Throttled(wait),
+    };
+    match parse_authorization(headers) {
+        Err(e) => Err(counted(e)),
+        Ok(Some(Credentials::Basic { user, password })) => {
+            let attempt = state.throttle.reserve(ip).map_err(AuthError::Throttled)?;
+            match service::authenticate(&state.db, &state.hasher, &user, password).await {
+                Ok(user) => {
+                    attempt.refund();
+                    Ok(Caller {
+                        user,
+                        method: AuthMethod::Basic,
+                    })
+                }
+                // The unit stays taken: the failure is counted.
                 Err(LoginError::Invalid) => Err(AuthError::BadCredentials),
                 Err(LoginError::Disabled) => Err(AuthError::Disabled),
-                Err(LoginError::Service(e)) => Err(e.into()),
+                Err(LoginError::Busy) => {
+                    attempt.refund();
+                    Err(AuthError::Busy)
+                }
+                Err(LoginError::Service(e)) => {
+                    attempt.refund();
+                    Err(e.into())
+                }
             }
         }
-        Some(Credentials::Bearer(token)) => Ok(Caller {
-            user: state.tokens.authenticate(&token).await?,
-            method: AuthMethod::Bearer,
-        }),
-        None => match session_user(state, headers).await? {
+        Ok(Some(Credentials::Bearer(token))) => match state.tokens.authenticate(&token).await {
+            Ok(user) => Ok(Caller {
+                user,
+                method: AuthMethod::Bearer,
+            }),
+            Err(
+                e @ (AuthError::InvalidToken | AuthError::RevokedToken(_) | AuthError::Disabled),
+            ) => Err(counted(e)),
+            Err(e) => Err(e),
+        },
+        Ok(None) => match session_user(state, headers).await? {
             Some(user) => Ok(Caller {
                 user,
                 method: AuthMethod::Session,

@@ -46,6 +46,7 @@ pub async fn show(
                 }
                 AuthError::Service(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 AuthError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+                AuthError::Busy => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::UNAUTHORIZED,
             };
             let message = match &e {

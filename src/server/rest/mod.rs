@@ -96,6 +96,11 @@ pub enum ApiError {
         message: String,
         retry_after: u64,
     },
+    /// 503 with `Retry-After`, while too many passwords are being checked.
+    Busy {
+        message: String,
+        retry_after: u64,
+    },
     /// 422 with GoCD's `errors` object.
     Unprocessable {
         message: String,
@@ -132,6 +137,15 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(message) => (
                 StatusCode::UNAUTHORIZED,
                 [(header::WWW_AUTHENTICATE, "Basic realm=\"GoCD\"")],
+                Json(json!({ "message": message })),
+            )
+                .into_response(),
+            ApiError::Busy {
+                message,
+                retry_after,
+            } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, retry_after.to_string())],
                 Json(json!({ "message": message })),
             )
                 .into_response(),
@@ -194,6 +208,10 @@ impl From<AuthError> for ApiError {
             AuthError::Throttled(wait) => ApiError::TooManyRequests {
                 message: e.to_string(),
                 retry_after: retry_after_secs(wait),
+            },
+            AuthError::Busy => ApiError::Busy {
+                message: e.to_string(),
+                retry_after: crate::server::auth::BUSY_RETRY_SECS,
             },
             e => ApiError::Unauthorized(e.to_string()),
         }

@@ -252,11 +252,22 @@ pub enum LoginError {
     Invalid,
     #[error("Your account has been disabled by the administrator")]
     Disabled,
+    /// Too many sign-ins are being checked at once; nothing was checked.
+    #[error("The server is busy checking other sign-ins. Please try again shortly.")]
+    Busy,
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
 
-pub async fn authenticate(db: &Db, login: &str, pass: SecretString) -> Result<User, LoginError> {
+/// Checks a sign-in. Every path (unknown user, user without a password,
+/// disabled user, wrong password, invalid login name) runs exactly one argon2
+/// verification through `hasher`, so the time taken does not tell them apart.
+pub async fn authenticate(
+    db: &Db,
+    hasher: &password::Hasher,
+    login: &str,
+    pass: SecretString,
+) -> Result<User, LoginError> {
     let lower = LoginName::parse(login).ok().map(|n| n.lower());
     let creds = match &lower {
         Some(l) => repo::find_credentials(db, l)
@@ -265,8 +276,10 @@ pub async fn authenticate(db: &Db, login: &str, pass: SecretString) -> Result<Us
         None => None,
     };
     let id = creds.as_ref().map(|(id, _)| *id);
-    if !password::verify(pass, creds.map(|(_, h)| h)).await {
-        return Err(LoginError::Invalid);
+    match hasher.verify(pass, creds.map(|(_, h)| h)).await {
+        Ok(true) => {}
+        Ok(false) => return Err(LoginError::Invalid),
+        Err(password::Busy) => return Err(LoginError::Busy),
     }
     let user = match id {
         Some(id) => repo::find_by_id(db, id).await.map_err(ServiceError::from)?,
