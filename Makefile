@@ -62,6 +62,7 @@ fmt:
 
 lint:
 	cargo fmt --all -- --check
+	python3 scripts/module-graph.py
 	cargo clippy --features ssr --all-targets -- -D warnings
 	cargo clippy --lib --no-default-features --features hydrate --target wasm32-unknown-unknown -- -D warnings
 

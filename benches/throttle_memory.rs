@@ -11,7 +11,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tollgate::server::limits::{AuthThrottle, TRACKED_MAX};
+use tollgate::server::throttle::{AuthThrottle, TRACKED_MAX};
 
 struct Counting;
 static LIVE: AtomicUsize = AtomicUsize::new(0);

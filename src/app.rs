@@ -38,7 +38,7 @@ fn set_content_security_policy() {
     let nonce = leptos::nonce::use_nonce();
     let response = use_context::<leptos_axum::ResponseOptions>();
     if let (Some(nonce), Some(response)) = (nonce, response) {
-        let csp = crate::server::limits::content_security_policy(&nonce.to_string());
+        let csp = content_security_policy(&nonce.to_string());
         if let Ok(value) = HeaderValue::from_str(&csp) {
             response.insert_header(header::CONTENT_SECURITY_POLICY, value);
         }
@@ -123,4 +123,15 @@ fn NotFound() -> impl IntoView {
             </p>
         </main>
     }
+}
+
+/// The Content-Security-Policy for pages: scripts only from us or inline with
+/// this response's nonce, WASM allowed to compile, no framing, no plugins.
+#[cfg(feature = "ssr")]
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
 }

@@ -15,7 +15,7 @@
 //! (the `tollgate user` command on a SQLite file a server has open) take
 //! effect when the entry expires. A TTL of 0 turns the cache off.
 
-use crate::server::users::User;
+use crate::server::identity::User;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
@@ -57,7 +57,7 @@ impl Default for AuthCache {
     }
 }
 
-pub const DEFAULT_TTL: Duration = Duration::from_secs(1);
+pub use crate::server::config::DEFAULT_AUTH_CACHE_TTL as DEFAULT_TTL;
 
 impl AuthCache {
     pub fn new(ttl: Duration) -> Self {

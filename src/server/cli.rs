@@ -1,10 +1,8 @@
 //! The command line: `serve` (the default) and `user ...` for operators.
 
-use crate::server::app::{build_router, AppState};
 use crate::server::config::{Cli, Command, DevCommand, ServeArgs, Settings, UserCommand};
 use crate::server::db;
-use crate::server::serve::{raise_open_files_limit, serve as serve_connections, ServeLimits};
-use crate::server::tokens::last_used::spawn_flusher;
+use crate::server::startup::Application;
 use crate::server::users::service::{self, NewUser, UserPatch};
 use crate::server::users::{password, Actor};
 use clap::Parser;
@@ -57,38 +55,16 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     if !crate::server::assets::has_bundle() {
         tracing::warn!("this binary has no embedded WASM bundle: pages render but will not be interactive (build with `make build`)");
     }
-    let state = AppState::new(db.clone(), Settings::from(&args));
-    let flusher = spawn_flusher(
-        state.tokens.last_used.clone(),
-        db.clone(),
-        state.settings.last_used_flush,
-    );
-    let tokens = state.tokens.clone();
-    let limits = ServeLimits::from(state.settings.as_ref());
-    let app = build_router(state);
-    // Each connection holds a descriptor; keep a reserve for the database,
-    // its WAL and the like.
-    raise_open_files_limit(limits.max_connections as u64 + 256);
+    let app = Application::build(db.clone(), Settings::from(&args));
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("tollgate listening on http://{local}");
     println!("tollgate is serving on http://{local}");
-    serve_connections(listener, app, limits, shutdown_signal())
+    app.serve(listener, shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
-    flusher.abort();
-    match tokens.last_used.flush(&db).await {
-        Ok(n) => tracing::info!(tokens = n, "requests drained; last-used times flushed"),
-        Err(e) => tracing::error!(error = %e, "could not flush last-used times at shutdown"),
-    }
-    tracing::info!(
-        writes = tokens.last_used.writes(),
-        flushes = tokens.last_used.flushes(),
-        lookups = tokens.lookups(),
-        "last-used totals since start"
-    );
     db.pool.close().await;
     Ok(())
 }

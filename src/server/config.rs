@@ -4,6 +4,13 @@ use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// How long a verified token is trusted without reading the database again.
+pub const DEFAULT_AUTH_CACHE_TTL: Duration = Duration::from_secs(1);
+/// Active tokens one user may hold (as npm).
+pub const DEFAULT_MAX_ACTIVE_TOKENS_PER_USER: u32 = 1000;
+/// Sign-ins that may wait for a password check before 503.
+pub const DEFAULT_PASSWORD_QUEUE: usize = 32;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "tollgate",
@@ -165,7 +172,7 @@ pub struct ServeArgs {
     pub password_checks: usize,
     /// Sign-ins that may wait (up to 2 s) for a password check; more are
     /// answered 503 with `Retry-After`.
-    #[arg(long, env = "TOLLGATE_PASSWORD_QUEUE", default_value_t = crate::server::users::password::DEFAULT_QUEUE)]
+    #[arg(long, env = "TOLLGATE_PASSWORD_QUEUE", default_value_t = DEFAULT_PASSWORD_QUEUE)]
     pub password_queue: usize,
 }
 
@@ -189,22 +196,40 @@ pub struct Settings {
     pub password_queue: usize,
 }
 
+impl Settings {
+    /// `http://host` as the client addressed us, for HAL links.
+    pub fn base_url(&self, headers: &axum::http::HeaderMap) -> String {
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| {
+                !h.is_empty()
+                    && h.len() <= 255
+                    && h.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+            })
+            .unwrap_or("localhost");
+        let scheme = if self.behind_tls { "https" } else { "http" };
+        format!("{scheme}://{host}")
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             behind_tls: false,
             session_ttl: Duration::from_secs(168 * 3600),
             last_used_flush: Duration::from_secs(10),
-            auth_cache_ttl: crate::server::auth_cache::DEFAULT_TTL,
+            auth_cache_ttl: DEFAULT_AUTH_CACHE_TTL,
             auth_failures_per_minute: 10,
             auth_failure_burst: 20,
             trusted_proxy_header: None,
             header_read_timeout: Duration::from_secs(20),
             request_timeout: Duration::from_secs(60),
             max_connections: 4096,
-            max_active_tokens_per_user: crate::server::tokens::service::DEFAULT_MAX_ACTIVE_PER_USER,
+            max_active_tokens_per_user: DEFAULT_MAX_ACTIVE_TOKENS_PER_USER,
             password_checks: 0,
-            password_queue: crate::server::users::password::DEFAULT_QUEUE,
+            password_queue: DEFAULT_PASSWORD_QUEUE,
         }
     }
 }

@@ -36,6 +36,33 @@ impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for User {
     }
 }
 
+/// Why an API caller was not let in; each maps to a 401 with GoCD's message.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("You are not authenticated!")]
+    Anonymous,
+    #[error("Invalid credentials. Either your username and password are incorrect, or there is a problem with your browser cookies. Please check with your administrator.")]
+    BadCredentials,
+    #[error("Invalid Personal Access Token.")]
+    InvalidToken,
+    #[error("Invalid Personal Access Token. Access token was revoked at: {0}")]
+    RevokedToken(String),
+    #[error("Your account has been disabled by the administrator")]
+    Disabled,
+    #[error("Unsupported authorization scheme.")]
+    UnsupportedScheme,
+    #[error("Too many failed authentication attempts. Try again in {} seconds.", crate::server::throttle::retry_after_secs(*.0))]
+    Throttled(std::time::Duration),
+    /// Too many passwords are being checked at once (503 with `Retry-After`).
+    #[error("The server is busy checking other sign-ins. Try again in {BUSY_RETRY_SECS} seconds.")]
+    Busy,
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+/// `Retry-After` for [`AuthError::Busy`].
+pub const BUSY_RETRY_SECS: u64 = 1;
+
 /// How the caller proved who they are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthMethod {

@@ -9,15 +9,19 @@ pub mod config;
 pub mod db;
 pub mod dev;
 pub mod error;
+pub mod guard;
 pub mod identity;
-pub mod limits;
 pub mod rest;
 pub mod serve;
+pub mod startup;
+pub mod state;
+pub mod throttle;
 pub mod time;
 pub mod tokens;
 pub mod users;
 
-pub use app::{build_router, AppState};
+pub use app::build_router;
+pub use state::AppState;
 
 /// Lower-case hex, without a `format!` per byte (this is on the token-check
 /// hot path).

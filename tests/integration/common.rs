@@ -7,15 +7,18 @@ use axum::Router;
 use tempfile::TempDir;
 use tollgate::server::config::DbArgs;
 pub use tollgate::server::config::Settings;
+use tollgate::server::startup::Application;
 use tollgate::server::users::service::{self, NewUser};
 use tollgate::server::users::{Actor, User};
-use tollgate::server::{build_router, db, AppState};
+use tollgate::server::{db, AppState};
 
 pub struct TestApp {
     pub router: Router,
     pub state: AppState,
     pub db_args: DbArgs,
     pub storage: std::sync::Arc<Storage>,
+    /// The background tasks (flusher, listener) run while the app lives.
+    _running: Application,
 }
 
 /// Log output of the whole test process.
@@ -197,12 +200,13 @@ impl TestApp {
         storage: std::sync::Arc<Storage>,
     ) -> TestApp {
         let db = db::connect(&db_args).await.unwrap();
-        let state = AppState::new(db, settings);
+        let app = Application::build(db, settings);
         TestApp {
-            router: build_router(state.clone()),
-            state,
+            router: app.router.clone(),
+            state: app.state.clone(),
             db_args,
             storage,
+            _running: app,
         }
     }
 

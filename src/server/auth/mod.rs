@@ -1,11 +1,12 @@
 //! Who is calling, and how: one path for sessions, Basic and Bearer.
 
-pub mod session;
+pub mod web;
 
 use crate::model::AppError;
-use crate::server::app::AppState;
 use crate::server::error::ServiceError;
-pub use crate::server::identity::{AuthMethod, Caller};
+pub use crate::server::identity::{AuthError, AuthMethod, Caller, BUSY_RETRY_SECS};
+use crate::server::state::AppState;
+pub use crate::server::users::session;
 use crate::server::users::{service, service::LoginError, User};
 use axum::http::{header, HeaderMap};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
@@ -13,33 +14,6 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use secrecy::SecretString;
 use std::net::IpAddr;
-
-/// Why an API caller was not let in; each maps to a 401 with GoCD's message.
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
-    #[error("You are not authenticated!")]
-    Anonymous,
-    #[error("Invalid credentials. Either your username and password are incorrect, or there is a problem with your browser cookies. Please check with your administrator.")]
-    BadCredentials,
-    #[error("Invalid Personal Access Token.")]
-    InvalidToken,
-    #[error("Invalid Personal Access Token. Access token was revoked at: {0}")]
-    RevokedToken(String),
-    #[error("Your account has been disabled by the administrator")]
-    Disabled,
-    #[error("Unsupported authorization scheme.")]
-    UnsupportedScheme,
-    #[error("Too many failed authentication attempts. Try again in {} seconds.", crate::server::limits::retry_after_secs(*.0))]
-    Throttled(std::time::Duration),
-    /// Too many passwords are being checked at once (503 with `Retry-After`).
-    #[error("The server is busy checking other sign-ins. Try again in {BUSY_RETRY_SECS} seconds.")]
-    Busy,
-    #[error(transparent)]
-    Service(#[from] ServiceError),
-}
-
-/// `Retry-After` for [`AuthError::Busy`].
-pub const BUSY_RETRY_SECS: u64 = 1;
 
 /// The parsed `Authorization` header.
 #[derive(Debug)]
@@ -108,7 +82,7 @@ pub async fn session_user(
 /// Who is calling an API: Basic, Bearer, or the browser's session cookie.
 ///
 /// Failed Basic and Bearer attempts count against the client's budget in
-/// [`crate::server::limits::AuthThrottle`]. A Basic attempt takes its unit
+/// [`crate::server::throttle::AuthThrottle`]. A Basic attempt takes its unit
 /// before the password is hashed, so a client over budget gets 429 without
 /// any hashing, and parallel guesses cannot outrun the count; the unit is
 /// given back when the password is right. A valid token is never slowed,

@@ -7,8 +7,8 @@ use super::tokens::{
 };
 use super::{base_url, link, ApiError, GoJson};
 use crate::model::TokenView;
-use crate::server::app::AppState;
 use crate::server::auth::Caller;
+use crate::server::state::AppState;
 use crate::server::tokens::service::AdminListQuery;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};

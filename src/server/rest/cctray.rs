@@ -2,9 +2,9 @@
 //! and Basic work here, as in GoCD) but has no pipelines of its own, so the
 //! feed is empty. Errors are XML too.
 
-use crate::server::app::AppState;
 use crate::server::auth::{api_caller, AuthError};
-use crate::server::limits::ClientIp;
+use crate::server::guard::ClientIp;
+use crate::server::state::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};

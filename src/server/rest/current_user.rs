@@ -1,6 +1,6 @@
 use super::{base_url, link};
-use crate::server::app::AppState;
 use crate::server::auth::Caller;
+use crate::server::state::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;

@@ -8,10 +8,11 @@ mod tokens;
 mod users;
 mod version;
 
-use crate::server::app::AppState;
 use crate::server::auth::{api_caller, AuthError, Caller};
 use crate::server::error::{invalid_sentence, ServiceError};
-use crate::server::limits::{retry_after_secs, ClientIp};
+use crate::server::guard::ClientIp;
+use crate::server::state::AppState;
+use crate::server::throttle::retry_after_secs;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
@@ -333,22 +334,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for GoJson<T> {
 
 /// `http://host` as the client addressed us, for HAL links.
 pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.len() <= 255
-                && h.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
-        })
-        .unwrap_or("localhost");
-    let scheme = if state.settings.behind_tls {
-        "https"
-    } else {
-        "http"
-    };
-    format!("{scheme}://{host}")
+    state.settings.base_url(headers)
 }
 
 pub fn link(href: String) -> Value {

@@ -2,8 +2,8 @@
 
 use super::{base_url, link, ApiError, GoJson};
 use crate::model::{TokenFilter, TokenView};
-use crate::server::app::AppState;
 use crate::server::auth::Caller;
+use crate::server::state::AppState;
 use crate::server::tokens::service::not_found;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};

@@ -1,8 +1,8 @@
 //! `/go/api/users` (v3), admins only.
 
 use super::{base_url, link, ApiError, GoJson};
-use crate::server::app::AppState;
 use crate::server::auth::Caller;
+use crate::server::state::AppState;
 use crate::server::users::service::{self, NewUser, UserPatch};
 use crate::server::users::{Actor, User};
 use axum::extract::{Path, State};

@@ -1,5 +1,5 @@
 use super::{base_url, link};
-use crate::server::app::AppState;
+use crate::server::state::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;

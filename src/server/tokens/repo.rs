@@ -4,7 +4,7 @@ use super::format::TokenHash;
 use super::AccessToken;
 use crate::model::TokenFilter;
 use crate::server::db::{Db, Dialect};
-use crate::server::users::User;
+use crate::server::identity::User;
 use sqlx::{Any, AssertSqlSafe, Transaction};
 use std::collections::{BTreeMap, BTreeSet};
 

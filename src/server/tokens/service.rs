@@ -5,12 +5,12 @@ use super::format::PlainToken;
 use super::last_used::LastUsed;
 use super::{repo, AccessToken};
 use crate::model::{control_message, refused_control, Lines, TokenFilter, TOKEN_TEXT_MAX};
-use crate::server::auth::{AuthError, Caller};
 use crate::server::auth_cache::Verified;
 use crate::server::db::Db;
 use crate::server::error::ServiceError;
+use crate::server::identity::User;
+use crate::server::identity::{AuthError, Caller};
 use crate::server::time::{iso, now_millis};
-use crate::server::users::User;
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -80,8 +80,7 @@ fn check_text(field: &'static str, raw: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// Active tokens a user may hold unless configured otherwise (npm's limit).
-pub const DEFAULT_MAX_ACTIVE_PER_USER: u32 = 1000;
+pub use crate::server::config::DEFAULT_MAX_ACTIVE_TOKENS_PER_USER as DEFAULT_MAX_ACTIVE_PER_USER;
 
 /// Why one more token was refused: the owner holds `max` active ones.
 pub fn too_many_active(max: u32) -> ServiceError {

@@ -3,6 +3,7 @@
 pub mod password;
 pub mod repo;
 pub mod service;
+pub mod session;
 
 use crate::model::{control_message, refused_control, Lines, UserView};
 use crate::server::error::ServiceError;

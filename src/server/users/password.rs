@@ -30,8 +30,7 @@ const DUMMY: &str =
 
 /// How long a sign-in waits for a free hasher before it is refused.
 pub const QUEUE_WAIT: Duration = Duration::from_secs(2);
-/// Waiting sign-ins per hasher slot when the queue length is not given.
-pub const DEFAULT_QUEUE: usize = 32;
+pub use crate::server::config::DEFAULT_PASSWORD_QUEUE as DEFAULT_QUEUE;
 
 pub fn check_policy(password: &SecretString) -> Result<(), ServiceError> {
     let len = password.expose_secret().chars().count();

@@ -2,11 +2,11 @@
 
 use super::repo::{self, NewUserRow, UserUpdate};
 use super::{optional_text, password, single_line, Actor, LoginName, User, TEXT_FIELD_MAX};
-use crate::server::auth::session;
 use crate::server::db::Db;
 use crate::server::error::ServiceError;
 use crate::server::time::now_millis;
 use crate::server::tokens::repo as tokens_repo;
+use crate::server::users::session;
 use secrecy::SecretString;
 
 pub struct NewUser {

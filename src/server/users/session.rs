@@ -2,8 +2,8 @@
 //! The cookie carries 256 random bits; the database only their SHA-256.
 
 use crate::server::db::Db;
+use crate::server::identity::User;
 use crate::server::time::now_millis;
-use crate::server::users::User;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
