@@ -6,6 +6,7 @@ use crate::model::AppError;
 use crate::server::error::ServiceError;
 pub use crate::server::identity::{AuthError, AuthMethod, Caller, BUSY_RETRY_SECS};
 use crate::server::state::AppState;
+use crate::server::tokens::format::PlainToken;
 pub use crate::server::users::session;
 use crate::server::users::{service, service::LoginError, User};
 use axum::http::{header, HeaderMap};
@@ -22,7 +23,9 @@ pub enum Credentials {
         user: String,
         password: SecretString,
     },
-    Bearer(SecretString),
+    /// A token of the right shape (prefix, length, checksum): parsed here,
+    /// where the header is read, so the services only see typed tokens.
+    Bearer(PlainToken),
 }
 
 /// Longest Authorization header we look at; real ones are far shorter.
@@ -58,9 +61,9 @@ pub fn parse_authorization(headers: &HeaderMap) -> Result<Option<Credentials>, A
         if rest.is_empty() {
             return Err(AuthError::InvalidToken);
         }
-        Ok(Some(Credentials::Bearer(SecretString::from(
-            rest.to_string(),
-        ))))
+        PlainToken::parse(rest)
+            .map(|t| Some(Credentials::Bearer(t)))
+            .map_err(|_| AuthError::InvalidToken)
     } else {
         Err(AuthError::UnsupportedScheme)
     }
@@ -208,8 +211,9 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        match parse_authorization(&with_auth("BEARER abc")).unwrap() {
-            Some(Credentials::Bearer(t)) => assert_eq!(t.expose_secret(), "abc"),
+        let token = PlainToken::generate();
+        match parse_authorization(&with_auth(&format!("BEARER {}", token.expose()))).unwrap() {
+            Some(Credentials::Bearer(t)) => assert_eq!(t.expose(), token.expose()),
             other => panic!("{other:?}"),
         }
         assert!(parse_authorization(&HeaderMap::new()).unwrap().is_none());
@@ -227,6 +231,10 @@ mod tests {
         ));
         assert!(matches!(
             parse_authorization(&with_auth("Bearer")),
+            Err(AuthError::InvalidToken)
+        ));
+        assert!(matches!(
+            parse_authorization(&with_auth("Bearer tgp_not-a-token")),
             Err(AuthError::InvalidToken)
         ));
         assert!(matches!(

@@ -11,7 +11,6 @@ use crate::server::error::ServiceError;
 use crate::server::identity::User;
 use crate::server::identity::{AuthError, Caller};
 use crate::server::time::{iso, now_millis};
-use secrecy::{ExposeSecret, SecretString};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
@@ -401,12 +400,10 @@ impl Tokens {
     }
 
     /// What a presented Bearer token proves. Malformed tokens (wrong prefix,
-    /// length or checksum) are refused before any database work. A valid one
-    /// is looked up by its hash, unless it was verified moments ago and nothing
+    /// length or checksum) never get here: `PlainToken::parse` refuses them
+    /// where the header is read. A valid one is looked up by its hash, unless it was verified moments ago and nothing
     /// that could refuse it has changed since (see `auth_cache`).
-    pub async fn authenticate(&self, presented: &SecretString) -> Result<User, AuthError> {
-        let token =
-            PlainToken::parse(presented.expose_secret()).map_err(|_| AuthError::InvalidToken)?;
+    pub async fn authenticate(&self, token: &PlainToken) -> Result<User, AuthError> {
         let hash = token.hash();
         let cache = &self.db.auth_cache;
         if let Some(hit) = cache.get(&hash.0) {
