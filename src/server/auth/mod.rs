@@ -4,11 +4,14 @@ pub mod web;
 
 use crate::model::AppError;
 use crate::server::error::ServiceError;
+use crate::server::guard::ClientIp;
 pub use crate::server::identity::{AuthError, AuthMethod, Caller, BUSY_RETRY_SECS};
 use crate::server::state::AppState;
 use crate::server::tokens::format::PlainToken;
 pub use crate::server::users::session;
 use crate::server::users::{service, service::LoginError, User};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use base64::engine::general_purpose::STANDARD;
@@ -66,6 +69,24 @@ pub fn parse_authorization(headers: &HeaderMap) -> Result<Option<Credentials>, A
             .map_err(|_| AuthError::InvalidToken)
     } else {
         Err(AuthError::UnsupportedScheme)
+    }
+}
+
+/// Who is calling, and how: the one extractor every API route uses. Basic,
+/// Bearer or the session cookie (see [`api_caller`]). REST handlers take
+/// [`Caller`], which refuses in the API's JSON; cctray takes this to refuse
+/// in XML. Server functions are session-only: [`require_page_caller`].
+pub struct Identified(pub Result<Caller, AuthError>);
+
+impl FromRequestParts<AppState> for Identified {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
+        Ok(Identified(api_caller(state, &parts.headers, ip).await))
     }
 }
 

@@ -2,11 +2,8 @@
 //! and Basic work here, as in GoCD) but has no pipelines of its own, so the
 //! feed is empty. Errors are XML too.
 
-use crate::server::auth::{api_caller, AuthError};
-use crate::server::guard::ClientIp;
-use crate::server::state::AppState;
-use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use crate::server::auth::{AuthError, Identified};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 fn xml(status: StatusCode, body: String) -> Response {
@@ -29,12 +26,8 @@ fn escape(s: &str) -> String {
         .replace('\'', "&apos;")
 }
 
-pub async fn show(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-) -> Response {
-    match api_caller(&state, &headers, ip).await {
+pub async fn show(Identified(caller): Identified) -> Response {
+    match caller {
         Ok(_) => xml(
             StatusCode::OK,
             "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Projects/>\n".into(),
