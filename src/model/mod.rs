@@ -195,8 +195,14 @@ pub enum Lines {
 /// field. Checked before any trimming, so that a trailing `\n` or `\u{85}`
 /// is refused rather than silently dropped. Returns the first refused character.
 pub fn refused_control(text: &str, lines: Lines) -> Option<char> {
-    text.chars()
-        .find(|&c| c.is_control() && !(lines == Lines::Multi && matches!(c, '\n' | '\r' | '\t')))
+    text.chars().find(|&c| !lines.allows(c))
+}
+
+impl Lines {
+    /// Whether `c` may appear in such a field (see [`refused_control`]).
+    pub fn allows(self, c: char) -> bool {
+        !c.is_control() || (self == Lines::Multi && matches!(c, '\n' | '\r' | '\t'))
+    }
 }
 
 /// The message for a refused control character, after the field's name.

@@ -3,6 +3,7 @@
 pub mod format;
 pub mod last_used;
 pub mod repo;
+pub mod search;
 pub mod service;
 
 use crate::model::TokenView;

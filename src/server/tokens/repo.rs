@@ -1,6 +1,7 @@
 //! SQL for access tokens. The only place that knows the `access_tokens` table.
 
 use super::format::TokenHash;
+use super::search::SearchTerm;
 use super::AccessToken;
 use crate::model::TokenFilter;
 use crate::server::db::{Db, Dialect};
@@ -327,8 +328,8 @@ pub enum Cursor {
 /// One query of the admin list.
 pub struct AdminQuery<'a> {
     pub filter: TokenFilter,
-    /// Already lower-cased; `None` for no search.
-    pub search: Option<&'a str>,
+    /// `None` for no search.
+    pub search: Option<&'a SearchTerm>,
     pub after: Option<Cursor>,
     pub limit: i64,
 }
@@ -460,7 +461,7 @@ const SEARCH_WINDOW: i64 = 20_000;
 ///   of `token_grams` choose the cheaper step up front, and say when there is
 ///   nothing to find at all.
 pub async fn admin_list(db: &Db, q: &AdminQuery<'_>) -> Result<Vec<AccessToken>, sqlx::Error> {
-    let Some(search) = q.search else {
+    let Some(search) = q.search.map(SearchTerm::as_str) else {
         let mut args = Args::default();
         let cursor = cursor_sql(q.after, "", &mut args);
         let sql = format!(
@@ -625,11 +626,11 @@ async fn fetch_tokens(db: &Db, sql: String, args: Args) -> Result<Vec<AccessToke
 pub async fn admin_count(
     db: &Db,
     filter: TokenFilter,
-    search: Option<&str>,
+    search: Option<&SearchTerm>,
     cap: i64,
 ) -> Result<i64, sqlx::Error> {
     let mut args = Args::default();
-    let inner = match search {
+    let inner = match search.map(SearchTerm::as_str) {
         Some(q) if is_short(q) => return Ok(gram_stats(db, filter, q).await?.1.min(cap)),
         None => format!(
             "SELECT 1 FROM access_tokens WHERE 1 = 1{}",

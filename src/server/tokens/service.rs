@@ -96,8 +96,7 @@ pub fn not_found(id: impl std::fmt::Display) -> ServiceError {
     ServiceError::NotFound(format!("Access token with id '{id}' was not found!"))
 }
 
-/// Longest search query, in characters.
-pub const SEARCH_MAX: usize = 256;
+pub use super::search::{SearchTerm, SEARCH_MAX};
 /// Largest page of the admin list (and its size when none is asked for).
 pub const PAGE_MAX: i64 = 1000;
 pub use crate::model::COUNT_CAP;
@@ -116,17 +115,6 @@ pub struct AdminListQuery {
     pub q: Option<String>,
     pub page_size: Option<i64>,
     pub after: Option<String>,
-}
-
-/// Trims and lower-cases a search query; blank means none.
-pub fn search_query(q: Option<&str>) -> Result<Option<String>, ServiceError> {
-    match q.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(q) if q.chars().count() > SEARCH_MAX => Err(ServiceError::BadRequest(format!(
-            "The search query must be at most {SEARCH_MAX} characters."
-        ))),
-        Some(q) => Ok(Some(q.to_lowercase())),
-    }
 }
 
 fn encode_cursor(filter: TokenFilter, last: &AccessToken) -> String {
@@ -298,7 +286,7 @@ impl Tokens {
         query: AdminListQuery,
     ) -> Result<Page, ServiceError> {
         require_admin(caller)?;
-        let search = search_query(query.q.as_deref())?;
+        let search = SearchTerm::parse(query.q.as_deref())?;
         let limit = match query.page_size {
             None => PAGE_MAX,
             Some(n) if (1..=PAGE_MAX).contains(&n) => n,
@@ -317,7 +305,7 @@ impl Tokens {
             &self.db,
             &repo::AdminQuery {
                 filter: query.filter,
-                search: search.as_deref(),
+                search: search.as_ref(),
                 after,
                 limit: limit + 1,
             },
@@ -372,11 +360,11 @@ impl Tokens {
         q: Option<&str>,
     ) -> Result<(i64, i64), ServiceError> {
         require_admin(caller)?;
-        let search = search_query(q)?;
+        let search = SearchTerm::parse(q)?;
         let active =
-            repo::admin_count(&self.db, TokenFilter::Active, search.as_deref(), COUNT_CAP).await?;
+            repo::admin_count(&self.db, TokenFilter::Active, search.as_ref(), COUNT_CAP).await?;
         let revoked =
-            repo::admin_count(&self.db, TokenFilter::Revoked, search.as_deref(), COUNT_CAP).await?;
+            repo::admin_count(&self.db, TokenFilter::Revoked, search.as_ref(), COUNT_CAP).await?;
         Ok((active, revoked))
     }
 
