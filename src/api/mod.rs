@@ -48,11 +48,8 @@ pub async fn create_token(description: String) -> Result<CreatedToken, AppError>
 pub async fn revoke_token(id: i64, cause: Option<String>) -> Result<TokenView, AppError> {
     answer(async move {
         let (state, caller) = crate::server::auth::require_page_caller().await?;
-        let token = state
-            .tokens
-            .revoke_own(&caller, id, cause.as_deref())
-            .await?;
-        Ok(token.view())
+        let revoked = state.tokens.revoke_own(&caller, id, cause.as_deref());
+        Ok(revoked.await?.view())
     })
     .await
 }
@@ -81,11 +78,8 @@ pub async fn admin_list_tokens(
 pub async fn admin_revoke_token(id: i64, cause: Option<String>) -> Result<TokenView, AppError> {
     answer(async move {
         let (state, caller) = crate::server::auth::require_page_caller().await?;
-        let token = state
-            .tokens
-            .admin_revoke(&caller, id, cause.as_deref())
-            .await?;
-        Ok(token.view())
+        let revoked = state.tokens.admin_revoke(&caller, id, cause.as_deref());
+        Ok(revoked.await?.view())
     })
     .await
 }

@@ -3,7 +3,8 @@
 //! `page_size` and `after`, with a `next` link while more remain.
 
 use super::tokens::{
-    filter_param, list_json, no_store, query_param, token_id, token_json, RevokeBody,
+    filter_param, list_json, no_store, query_param, revoke_answer, token_id, token_response,
+    RevokeBody,
 };
 use super::{base_url, link, ApiError, GoJson};
 use crate::model::TokenView;
@@ -14,7 +15,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-const BASE: &str = "/go/api/admin/access_tokens";
+pub const BASE: &str = "/go/api/admin/access_tokens";
 
 pub async fn index(
     State(state): State<AppState>,
@@ -70,12 +71,7 @@ pub async fn show(
 ) -> Result<Response, ApiError> {
     let id = token_id(&id)?;
     let token = state.tokens.admin_get(&caller, id).await?;
-    Ok(no_store(token_json(
-        &base_url(&state, &headers),
-        BASE,
-        &token.view(),
-        true,
-    )))
+    Ok(token_response(&state, &headers, &token, true))
 }
 
 pub async fn revoke(
@@ -85,15 +81,5 @@ pub async fn revoke(
     Path(id): Path<String>,
     GoJson(body): GoJson<RevokeBody>,
 ) -> Result<Response, ApiError> {
-    let id = token_id(&id)?;
-    let token = state
-        .tokens
-        .admin_revoke(&caller, id, body.revoke_cause.as_deref())
-        .await?;
-    Ok(no_store(token_json(
-        &base_url(&state, &headers),
-        BASE,
-        &token.view(),
-        true,
-    )))
+    revoke_answer(&state, &headers, &caller, &id, body, true).await
 }

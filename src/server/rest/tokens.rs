@@ -5,6 +5,7 @@ use crate::model::{TokenFilter, TokenView};
 use crate::server::auth::Caller;
 use crate::server::state::AppState;
 use crate::server::tokens::service::not_found;
+use crate::server::tokens::AccessToken;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -94,12 +95,27 @@ pub async fn show(
 ) -> Result<Response, ApiError> {
     let id = token_id(&id)?;
     let token = state.tokens.get_own(&caller, id).await?;
-    Ok(no_store(token_json(
-        &base_url(&state, &headers),
-        BASE,
+    Ok(token_response(&state, &headers, &token, false))
+}
+
+/// One token, as the owner's route (`admin` false) or the admin's shows it.
+pub fn token_response(
+    state: &AppState,
+    headers: &HeaderMap,
+    token: &AccessToken,
+    admin: bool,
+) -> Response {
+    let path = if admin {
+        super::admin_tokens::BASE
+    } else {
+        BASE
+    };
+    no_store(token_json(
+        &base_url(state, headers),
+        path,
         &token.view(),
-        false,
-    )))
+        admin,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -147,15 +163,25 @@ pub async fn revoke(
     Path(id): Path<String>,
     GoJson(body): GoJson<RevokeBody>,
 ) -> Result<Response, ApiError> {
-    let id = token_id(&id)?;
-    let token = state
-        .tokens
-        .revoke_own(&caller, id, body.revoke_cause.as_deref())
-        .await?;
-    Ok(no_store(token_json(
-        &base_url(&state, &headers),
-        BASE,
-        &token.view(),
-        false,
-    )))
+    revoke_answer(&state, &headers, &caller, &id, body, false).await
+}
+
+/// The owner's and the admin's revoke routes: the same answer, from the
+/// service's revoke for each.
+pub async fn revoke_answer(
+    state: &AppState,
+    headers: &HeaderMap,
+    caller: &Caller,
+    raw_id: &str,
+    body: RevokeBody,
+    admin: bool,
+) -> Result<Response, ApiError> {
+    let id = token_id(raw_id)?;
+    let cause = body.revoke_cause.as_deref();
+    let token = if admin {
+        state.tokens.admin_revoke(caller, id, cause).await?
+    } else {
+        state.tokens.revoke_own(caller, id, cause).await?
+    };
+    Ok(token_response(state, headers, &token, admin))
 }
