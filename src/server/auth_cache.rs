@@ -14,6 +14,15 @@
 //! moved since the read began. Changes made where no notification reaches
 //! (the `tollgate user` command on a SQLite file a server has open) take
 //! effect when the entry expires. A TTL of 0 turns the cache off.
+//!
+//! On PostgreSQL the cache is only as good as the listener that empties it,
+//! so it is served only while that listener is known to be healthy: the
+//! listener proves its connection with a heartbeat (a `NOTIFY` to itself that
+//! must come back) every [`HEARTBEAT_INTERVAL`], and each confirmed round trip
+//! lets the cache serve until [`HEARTBEAT_INTERVAL`] + [`HEARTBEAT_TIMEOUT`]
+//! after that heartbeat was sent. Before the first one, while reconnecting,
+//! or once a heartbeat is overdue, every token is read from the database.
+//! Without a listener (SQLite) the TTL alone rules.
 
 use crate::server::identity::User;
 use std::collections::HashMap;
@@ -23,6 +32,16 @@ use std::time::{Duration, Instant};
 
 /// Entries beyond this are not added until expired ones are swept.
 const MAX_ENTRIES: usize = 100_000;
+
+/// How often the PostgreSQL listener proves its connection.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(2);
+/// How long a heartbeat's round trip may take before the listener's
+/// connection is given up for dead.
+pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// `listener_ok_until` when no listener is expected (SQLite, or no listener
+/// started): the TTL alone rules.
+const NO_LISTENER: u64 = u64::MAX;
 
 /// What a verified token proves.
 #[derive(Clone)]
@@ -40,6 +59,10 @@ pub struct AuthCache {
     ttl_ms: AtomicU64,
     epoch: AtomicU64,
     entries: RwLock<HashMap<String, Entry>>,
+    /// Milliseconds since `started` until which the listener counts as
+    /// healthy; [`NO_LISTENER`] when none is expected.
+    listener_ok_until: AtomicU64,
+    started: Instant,
 }
 
 impl std::fmt::Debug for AuthCache {
@@ -47,6 +70,7 @@ impl std::fmt::Debug for AuthCache {
         f.debug_struct("AuthCache")
             .field("ttl_ms", &self.ttl_ms)
             .field("epoch", &self.epoch)
+            .field("listener_ok_until", &self.listener_ok_until)
             .finish_non_exhaustive()
     }
 }
@@ -65,7 +89,47 @@ impl AuthCache {
             ttl_ms: AtomicU64::new(ttl.as_millis() as u64),
             epoch: AtomicU64::new(0),
             entries: RwLock::new(HashMap::new()),
+            listener_ok_until: AtomicU64::new(NO_LISTENER),
+            started: Instant::now(),
         }
+    }
+
+    fn millis_at(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.started).as_millis() as u64
+    }
+
+    /// Whether entries may be served at `now`: no listener is expected, or
+    /// its last confirmed heartbeat is recent. One atomic load.
+    fn listener_fresh(&self, now: Instant) -> bool {
+        let until = self.listener_ok_until.load(Ordering::SeqCst);
+        until == NO_LISTENER || self.millis_at(now) < until
+    }
+
+    /// From now on entries are served only while [`Self::listener_alive`]
+    /// keeps being called; until the first call, none is.
+    pub fn expect_listener(&self) {
+        self.listener_ok_until.store(0, Ordering::SeqCst);
+    }
+
+    /// A heartbeat sent at `sent` came back: entries may be served until
+    /// one interval plus one timeout after it.
+    pub fn listener_alive(&self, sent: Instant) {
+        let until = self.millis_at(sent + HEARTBEAT_INTERVAL + HEARTBEAT_TIMEOUT);
+        self.listener_ok_until.fetch_max(until, Ordering::SeqCst);
+    }
+
+    /// The listener's connection is lost: serve nothing from the cache until
+    /// a new one is confirmed.
+    pub fn listener_down(&self) {
+        if self.listener_ok_until.load(Ordering::SeqCst) != NO_LISTENER {
+            self.listener_ok_until.store(0, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether cached entries are being served (the listener, if one is
+    /// expected, is known to be healthy).
+    pub fn listener_healthy(&self) -> bool {
+        self.listener_fresh(Instant::now())
     }
 
     pub fn set_ttl(&self, ttl: Duration) {
@@ -75,9 +139,13 @@ impl AuthCache {
 
     /// A live entry for this token hash.
     pub fn get(&self, hash: &str) -> Option<Verified> {
+        let now = Instant::now();
+        if !self.listener_fresh(now) {
+            return None;
+        }
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         let entry = entries.get(hash)?;
-        (entry.expires > Instant::now()).then(|| entry.verified.clone())
+        (entry.expires > now).then(|| entry.verified.clone())
     }
 
     /// Take this before the database read whose answer goes to [`Self::insert`].
@@ -92,6 +160,9 @@ impl AuthCache {
             return;
         }
         let now = Instant::now();
+        if !self.listener_fresh(now) {
+            return;
+        }
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         if self.epoch.load(Ordering::SeqCst) != epoch {
             return;
@@ -171,5 +242,28 @@ mod tests {
         cache.set_ttl(Duration::ZERO);
         cache.insert(cache.epoch(), "h".into(), verified(1));
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn with_a_listener_entries_are_served_only_after_a_recent_heartbeat() {
+        let cache = AuthCache::new(Duration::from_secs(60));
+        cache.expect_listener();
+        assert!(!cache.listener_healthy());
+        cache.insert(cache.epoch(), "h".into(), verified(1));
+        assert!(cache.get("h").is_none(), "not yet up: nothing cached");
+
+        cache.listener_alive(Instant::now());
+        cache.insert(cache.epoch(), "h".into(), verified(1));
+        assert_eq!(cache.get("h").map(|v| v.token_id), Some(1));
+
+        cache.listener_down();
+        assert!(cache.get("h").is_none(), "down: bypassed");
+
+        // A heartbeat sent long ago no longer vouches for the listener.
+        let old = Instant::now() - (HEARTBEAT_INTERVAL + HEARTBEAT_TIMEOUT);
+        cache.listener_alive(old);
+        assert!(cache.get("h").is_none(), "overdue: bypassed");
+        cache.listener_alive(Instant::now());
+        assert!(cache.get("h").is_some());
     }
 }

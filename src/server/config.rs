@@ -1,6 +1,7 @@
 //! Typed settings from flags and environment.
 
 use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -174,6 +175,11 @@ pub struct ServeArgs {
     /// answered 503 with `Retry-After`.
     #[arg(long, env = "TOLLGATE_PASSWORD_QUEUE", default_value_t = DEFAULT_PASSWORD_QUEUE)]
     pub password_queue: usize,
+    /// PostgreSQL only: the URL the listener for other instances' revokes
+    /// connects to (`LISTEN` needs a session: point it past a
+    /// transaction-pooling PgBouncer). Unset: the `--database-url`.
+    #[arg(long, env = "TOLLGATE_NOTIFY_DATABASE_URL")]
+    pub notify_database_url: Option<String>,
 }
 
 /// What the running app needs to know, independent of how it was told.
@@ -194,6 +200,8 @@ pub struct Settings {
     pub password_checks: usize,
     /// Sign-ins waiting for a password check before 503.
     pub password_queue: usize,
+    /// Where the PostgreSQL listener connects; `None`: the database URL.
+    pub notify_database_url: Option<SecretString>,
 }
 
 impl Settings {
@@ -230,6 +238,7 @@ impl Default for Settings {
             max_active_tokens_per_user: DEFAULT_MAX_ACTIVE_TOKENS_PER_USER,
             password_checks: 0,
             password_queue: DEFAULT_PASSWORD_QUEUE,
+            notify_database_url: None,
         }
     }
 }
@@ -250,6 +259,11 @@ impl From<&ServeArgs> for Settings {
             max_active_tokens_per_user: args.max_active_tokens_per_user,
             password_checks: args.password_checks,
             password_queue: args.password_queue,
+            notify_database_url: args
+                .notify_database_url
+                .clone()
+                .filter(|u| !u.is_empty())
+                .map(SecretString::from),
         }
     }
 }

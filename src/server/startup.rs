@@ -33,7 +33,7 @@ impl Application {
             db.clone(),
             state.settings.last_used_flush,
         )];
-        tasks.extend(db.spawn_auth_listener());
+        tasks.extend(db.spawn_auth_listener(state.settings.notify_database_url.as_ref()));
         let router = build_router(state.clone());
         Application {
             state,

@@ -122,10 +122,15 @@ impl PgControl {
     }
 
     pub async fn exec(&mut self, sql: String) {
+        self.try_exec(sql).await.unwrap();
+    }
+
+    /// [`Self::exec`] for clean-ups that may fail.
+    pub async fn try_exec(&mut self, sql: String) -> Result<(), sqlx::Error> {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
             .execute(&mut self.conn)
             .await
-            .unwrap();
+            .map(|_| ())
     }
 
     /// Ends every connection to the app's database.

@@ -10,6 +10,7 @@ mod faults;
 mod fuzz;
 mod hardening;
 mod input_limits;
+mod notify;
 mod scale_out;
 mod secrets;
 mod server_functions;
