@@ -463,7 +463,19 @@ fn blocks_sql(filter: TokenFilter, q: &str, args: &mut Args) -> String {
             args.text(q)
         );
     }
-    let gs = grams(q);
+    // Its two-character grams, and only the single characters none of them
+    // holds (one beside a newline): a block with a pair has its characters,
+    // and pairs are the rarer, so there are fewer rows of `token_grams` to read.
+    let all = grams(q);
+    let pairs: Vec<&str> = all
+        .iter()
+        .copied()
+        .filter(|g| g.chars().count() == 2)
+        .collect();
+    let gs: Vec<&str> = all
+        .into_iter()
+        .filter(|g| g.chars().count() == 2 || !pairs.iter().any(|p| p.contains(g)))
+        .collect();
     let list: Vec<String> = gs.iter().map(|g| args.text(*g)).collect();
     format!(
         "(SELECT block, MIN({n}) AS n FROM token_grams WHERE gram IN ({}) AND {n} > 0 \
