@@ -17,7 +17,9 @@ use tollgate::server::users::{repo, Actor};
 use tollgate::server::{build_router, db, AppState};
 use tower::ServiceExt;
 
-/// Common, rare and absent substrings of 1 to 3+ characters, ASCII and not.
+/// Common, rare and absent substrings of 1 to 3+ characters, ASCII and not,
+/// and terms without a trigram pg_trgm can index (punctuation only, or one
+/// letter and then none: "h ☃" finds the seeded "Zürich ☃").
 const QUERIES: &[&str] = &[
     "a",
     "z",
@@ -42,6 +44,13 @@ const QUERIES: &[&str] = &[
     "xyzzy",
     "%",
     "_",
+    // Three or more characters without a letter or digit: no pg_trgm trigram.
+    "----",
+    "%%%",
+    "-_-",
+    "...",
+    "@#!",
+    "h ☃",
 ];
 const RUNS: usize = 15;
 

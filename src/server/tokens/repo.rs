@@ -121,6 +121,21 @@ pub fn grams(text: &str) -> BTreeSet<&str> {
     out
 }
 
+/// Whether pg_trgm can take a trigram from `LIKE '%q%'`, following its
+/// `generate_wildcard_trgm`: words are runs of letters and digits, padded
+/// with two spaces in front unless they begin the pattern and one behind
+/// unless they end it, and a padded word shorter than three characters gives
+/// no trigram. Without one (`----`, `%%%`, `h ☃`) the trigram index narrows
+/// nothing and PostgreSQL reads every row.
+pub fn has_trigram(q: &str) -> bool {
+    let words: Vec<&str> = q.split(|c: char| !c.is_alphanumeric()).collect();
+    let last = words.len() - 1;
+    words.iter().enumerate().any(|(i, w)| {
+        let pad = 2 * usize::from(i > 0) + usize::from(i < last);
+        !w.is_empty() && w.chars().count() + pad >= 3
+    })
+}
+
 /// A token entering or changing state, for `token_grams`.
 pub struct GramChange<'a> {
     id: i64,
@@ -428,16 +443,58 @@ fn gram_count_sql(filter: TokenFilter) -> &'static str {
     }
 }
 
-/// How many blocks of 1024 ids hold tokens (of the filter's state) containing
-/// a short search, and how many such tokens there are: exact, from `token_grams`.
-async fn gram_stats(db: &Db, filter: TokenFilter, q: &str) -> Result<(i64, i64), sqlx::Error> {
+/// Whether a search is served by the blocks of `token_grams` rather than a
+/// trigram index: one or two characters, or (PostgreSQL) nothing pg_trgm
+/// can index.
+fn by_grams(db: &Db, q: &str) -> bool {
+    is_short(q) || (db.dialect == Dialect::Postgres && !has_trigram(q))
+}
+
+/// The blocks of `token_grams` that can hold tokens (of the filter's state)
+/// containing `q`, as `g(block, n)` for a FROM clause, with `n` at least the
+/// number of such tokens in the block: for a short search its own gram (`n`
+/// exact); for a longer one, the blocks holding every one of its grams, with
+/// the least of their counts.
+fn blocks_sql(filter: TokenFilter, q: &str, args: &mut Args) -> String {
     let n = gram_count_sql(filter);
+    if is_short(q) {
+        return format!(
+            "(SELECT block, {n} AS n FROM token_grams WHERE gram = {} AND {n} > 0) AS g",
+            args.text(q)
+        );
+    }
+    // Its two-character grams, and only the single characters none of them
+    // holds (one beside a newline): a block with a pair has its characters,
+    // and pairs are the rarer, so there are fewer rows of `token_grams` to read.
+    let all = grams(q);
+    let pairs: Vec<&str> = all
+        .iter()
+        .copied()
+        .filter(|g| g.chars().count() == 2)
+        .collect();
+    let gs: Vec<&str> = all
+        .into_iter()
+        .filter(|g| g.chars().count() == 2 || !pairs.iter().any(|p| p.contains(g)))
+        .collect();
+    let list: Vec<String> = gs.iter().map(|g| args.text(*g)).collect();
+    format!(
+        "(SELECT block, MIN({n}) AS n FROM token_grams WHERE gram IN ({}) AND {n} > 0 \
+         GROUP BY block HAVING COUNT(*) = {}) AS g",
+        list.join(", "),
+        args.int(gs.len() as i64)
+    )
+}
+
+/// How many blocks of 1024 ids may hold tokens (of the filter's state)
+/// containing a search served by the gram blocks, and at most how many such
+/// tokens there are: exact for a short search, and 0 only when there are none.
+async fn gram_stats(db: &Db, filter: TokenFilter, q: &str) -> Result<(i64, i64), sqlx::Error> {
+    let mut args = Args::default();
     let sql = format!(
-        "SELECT COUNT(*), CAST(COALESCE(SUM({n}), 0) AS BIGINT) FROM token_grams \
-         WHERE gram = $1 AND {n} > 0"
+        "SELECT COUNT(*), CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM {}",
+        blocks_sql(filter, q, &mut args)
     );
-    sqlx::query_as::<_, (i64, i64)>(AssertSqlSafe(sql))
-        .bind(q)
+    args.bind(sqlx::query_as::<_, (i64, i64)>(AssertSqlSafe(sql)))
         .fetch_one(&db.pool)
         .await
 }
@@ -457,9 +514,11 @@ const SEARCH_WINDOW: i64 = 20_000;
 ///   [`SEARCH_WINDOW`] rows of the list are filtered: a common term fills the
 ///   page there. If it does not, the term is rare and an index gives its few
 ///   candidates, which are sorted: the blocks of `token_grams` for one or two
-///   characters, FTS5 or pg_trgm for longer ones. For a short search the exact counts
-///   of `token_grams` choose the cheaper step up front, and say when there is
-///   nothing to find at all.
+///   characters, FTS5 or pg_trgm for longer ones; on PostgreSQL also the
+///   blocks for terms pg_trgm takes no trigram from ([`has_trigram`]), which
+///   would otherwise read every row. For these the counts of `token_grams`
+///   (exact for a short search, an upper bound otherwise) choose the cheaper
+///   step up front, and say when there is nothing to find at all.
 pub async fn admin_list(db: &Db, q: &AdminQuery<'_>) -> Result<Vec<AccessToken>, sqlx::Error> {
     let Some(search) = q.search.map(SearchTerm::as_str) else {
         let mut args = Args::default();
@@ -476,7 +535,7 @@ pub async fn admin_list(db: &Db, q: &AdminQuery<'_>) -> Result<Vec<AccessToken>,
     if db.dialect == Dialect::Sqlite && !is_short(search) && q.filter != TokenFilter::Revoked {
         return fts_list(db, q, search).await;
     }
-    let window_first = if is_short(search) {
+    let window_first = if by_grams(db, search) {
         let (blocks, count) = gram_stats(db, q.filter, search).await?;
         if count == 0 {
             return Ok(Vec::new());
@@ -533,22 +592,8 @@ pub async fn admin_list(db: &Db, q: &AdminQuery<'_>) -> Result<Vec<AccessToken>,
     // The index's candidates, then the page of them; each materialized on its
     // own, so that no planner turns this back into a walk in the list's order.
     let mut args = Args::default();
-    let candidates = if is_short(search) {
-        let p = args.text(search);
-        // SQLite: CROSS JOIN makes the few blocks the outer loop.
-        let join = match db.dialect {
-            Dialect::Sqlite => "CROSS JOIN",
-            Dialect::Postgres => "JOIN",
-        };
-        format!(
-            "SELECT t.id, t.revoked_at FROM token_grams g {join} access_tokens t \
-             ON t.id >= g.block * 1024 AND t.id < (g.block + 1) * 1024 \
-             WHERE g.gram = {p} AND {n} > 0{state} AND {contains}{cursor}",
-            n = gram_count_sql(q.filter),
-            state = state_sql(q.filter, "t."),
-            contains = contains_sql(db, "t.search_text", &p),
-            cursor = cursor_sql(q.after, "t.", &mut args),
-        )
+    let candidates = if by_grams(db, search) {
+        block_rows_sql(db, q.filter, search, q.after, &mut args)
     } else {
         match db.dialect {
             Dialect::Sqlite => format!(
@@ -575,6 +620,33 @@ pub async fn admin_list(db: &Db, q: &AdminQuery<'_>) -> Result<Vec<AccessToken>,
         limit = args.int(q.limit),
     );
     fetch_tokens(db, sql, args).await
+}
+
+/// The `id, revoked_at` of the tokens (of the filter's state, after the
+/// cursor) containing `q`, read from the blocks of `token_grams` that can
+/// hold them.
+fn block_rows_sql(
+    db: &Db,
+    filter: TokenFilter,
+    q: &str,
+    after: Option<Cursor>,
+    args: &mut Args,
+) -> String {
+    let blocks = blocks_sql(filter, q, args);
+    // SQLite: CROSS JOIN makes the few blocks the outer loop.
+    let join = match db.dialect {
+        Dialect::Sqlite => "CROSS JOIN",
+        Dialect::Postgres => "JOIN",
+    };
+    let p = args.text(q);
+    format!(
+        "SELECT t.id, t.revoked_at FROM {blocks} {join} access_tokens t \
+         ON t.id >= g.block * 1024 AND t.id < (g.block + 1) * 1024 \
+         WHERE {contains}{state}{cursor}",
+        contains = contains_sql(db, "t.search_text", &p),
+        state = state_sql(filter, "t."),
+        cursor = cursor_sql(after, "t.", args),
+    )
 }
 
 /// A term with at most this many matches in all is rare: its matches are
@@ -622,7 +694,8 @@ async fn fetch_tokens(db: &Db, sql: String, args: Args) -> Result<Vec<AccessToke
 }
 
 /// How many tokens match, counting no further than `cap` (so a count never
-/// scans a million rows). Short searches are counted exactly by `token_grams`.
+/// scans a million rows). Short searches are counted exactly by `token_grams`;
+/// on PostgreSQL, terms without a trigram look only in its candidate blocks.
 pub async fn admin_count(
     db: &Db,
     filter: TokenFilter,
@@ -632,6 +705,13 @@ pub async fn admin_count(
     let mut args = Args::default();
     let inner = match search.map(SearchTerm::as_str) {
         Some(q) if is_short(q) => return Ok(gram_stats(db, filter, q).await?.1.min(cap)),
+        // No trigram: the blocks that can hold it, unless there are none.
+        Some(q) if by_grams(db, q) => {
+            if gram_stats(db, filter, q).await?.0 == 0 {
+                return Ok(0);
+            }
+            block_rows_sql(db, filter, q, None, &mut args)
+        }
         None => format!(
             "SELECT 1 FROM access_tokens WHERE 1 = 1{}",
             state_sql(filter, "")
@@ -791,5 +871,25 @@ mod tests {
         assert_eq!(g, ["日", "日本", "本"]);
         assert!(grams("").is_empty());
         assert!(is_short("日本") && is_short("a") && !is_short("abc") && !is_short("a\n"));
+    }
+
+    #[test]
+    fn terms_have_a_trigram_as_pg_trgm_pads_their_words() {
+        for q in [
+            "abc",
+            "ab-",
+            "-a",
+            "a-b",
+            "-a-",
+            "zürich",
+            "日本語",
+            "h ☃ 1",
+            "x y",
+        ] {
+            assert!(has_trigram(q), "{q:?}");
+        }
+        for q in ["----", "%%%", "-_-", "...", "h ☃", "1 -", "é -", "☃☃☃"] {
+            assert!(!has_trigram(q), "{q:?}");
+        }
     }
 }
