@@ -14,7 +14,8 @@ use tollgate::server::auth::{session, AuthMethod, Caller};
 use tollgate::server::config::{DbArgs, Settings};
 use tollgate::server::users::service::{self, NewUser};
 use tollgate::server::users::{repo, Actor};
-use tollgate::server::{build_router, db, AppState};
+use tollgate::server::db;
+use tollgate::server::startup::Application;
 use tower::ServiceExt;
 
 /// Common, rare and absent substrings of 1 to 3+ characters, ASCII and not,
@@ -106,8 +107,8 @@ async fn main() {
         session::COOKIE_NAME,
         secrecy::ExposeSecret::expose_secret(&cookie)
     );
-    let state = AppState::new(db.clone(), Settings::default());
-    let router = build_router(state.clone());
+    let app = Application::build(db.clone(), Settings::default());
+    let (state, router) = (app.state.clone(), app.router.clone());
     let caller = Caller {
         user: admin,
         method: AuthMethod::Session,

@@ -4,12 +4,13 @@
 use crate::server::db::Db;
 use crate::server::error::ServiceError;
 use crate::server::time::now_millis;
-use crate::server::tokens::repo::{self as tokens_repo, SeedToken};
+use crate::server::tokens::search::grams::{self, GramChange};
 use crate::server::users::password;
 use crate::server::users::repo::{self as users_repo, NewUserRow};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::IndexedRandom;
 use rand::Rng;
+use sqlx::{Any, AssertSqlSafe, Transaction};
 
 const WORDS: &[&str] = &[
     "deploy",
@@ -130,7 +131,7 @@ pub async fn seed(db: &Db, users: usize, tokens: usize) -> Result<(), ServiceErr
                     })
                     .collect()
             };
-            tokens_repo::bulk_insert(&mut tx, &rows).await?;
+            bulk_insert(&mut tx, &rows).await?;
             written += n;
             pb.inc(n as u64);
         }
@@ -139,4 +140,68 @@ pub async fn seed(db: &Db, users: usize, tokens: usize) -> Result<(), ServiceErr
     }
     pb.finish();
     Ok(())
+}
+
+/// A generated token row, for the development seeder.
+pub struct SeedToken {
+    pub hash: String,
+    pub description: String,
+    pub user_id: i64,
+    pub username: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+    pub revoked_by: Option<String>,
+}
+
+/// Inserts many tokens with one statement (the seeder's bulk path).
+pub async fn bulk_insert(
+    tx: &mut Transaction<'_, Any>,
+    rows: &[SeedToken],
+) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    const COLS: usize = 9;
+    let mut sql = String::from(
+        "INSERT INTO access_tokens (token_hash, description, user_id, username, search_text, \
+         created_at, revoked, revoked_at, revoked_by) VALUES ",
+    );
+    for i in 0..rows.len() {
+        if i > 0 {
+            sql.push(',');
+        }
+        let b = i * COLS;
+        sql.push_str(&format!(
+            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5,
+            b + 6,
+            b + 7,
+            b + 8,
+            b + 9
+        ));
+    }
+    sql.push_str(" RETURNING id, revoked, search_text");
+    let mut q = sqlx::query_as::<_, (i64, i64, String)>(AssertSqlSafe(sql));
+    for r in rows {
+        q = q
+            .bind(&r.hash)
+            .bind(&r.description)
+            .bind(r.user_id)
+            .bind(&r.username)
+            .bind(grams::search_text(&r.description, &r.username))
+            .bind(r.created_at)
+            .bind(i64::from(r.revoked_at.is_some()))
+            .bind(r.revoked_at)
+            .bind(&r.revoked_by);
+    }
+    let inserted = q.fetch_all(&mut **tx).await?;
+    let changes: Vec<_> = inserted
+        .iter()
+        .map(|(id, revoked, text)| GramChange::inserted(*id, text, *revoked != 0))
+        .collect();
+    grams::apply(tx, &changes).await
 }

@@ -337,7 +337,7 @@ async fn the_operator_can_delete_from_the_command_line_path() {
 async fn search_agrees_with_a_scan_of_every_token() {
     use tollgate::model::COUNT_CAP;
     use tollgate::server::auth::{AuthMethod, Caller};
-    use tollgate::server::tokens::repo::{bulk_insert, SeedToken};
+    use tollgate::server::dev::{bulk_insert, SeedToken};
 
     let app = TestApp::new().await;
     let admin = Auth::admin();

@@ -4,7 +4,7 @@
 
 use super::tokens::{
     filter_param, list_json, no_store, query_param, revoke_answer, token_id, token_response,
-    RevokeBody,
+    RevokeBody, ADMIN_BASE as BASE,
 };
 use super::{base_url, link, ApiError, GoJson};
 use crate::model::TokenView;
@@ -14,8 +14,6 @@ use crate::server::tokens::service::AdminListQuery;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-
-pub const BASE: &str = "/go/api/admin/access_tokens";
 
 pub async fn index(
     State(state): State<AppState>,

@@ -15,6 +15,8 @@ use serde_json::{json, Value};
 
 const DOC: &str = "https://api.gocd.org/current/#access-tokens";
 const BASE: &str = "/go/api/current_user/access_tokens";
+/// Where the admin route serves everyone's tokens (see `admin_tokens`).
+pub const ADMIN_BASE: &str = "/go/api/admin/access_tokens";
 
 /// GoCD's token JSON: the token's one shape, [`TokenView`], as serde writes
 /// it, with HAL links; only admin routes show `revoked_because_user_deleted`.
@@ -105,11 +107,7 @@ pub fn token_response(
     token: &AccessToken,
     admin: bool,
 ) -> Response {
-    let path = if admin {
-        super::admin_tokens::BASE
-    } else {
-        BASE
-    };
+    let path = if admin { ADMIN_BASE } else { BASE };
     no_store(token_json(
         &base_url(state, headers),
         path,

@@ -1,5 +1,16 @@
 //! Personal access tokens: format, storage, rules, and last-used tracking.
 
+/// The columns of an [`AccessToken`], for `concat!` in the repositories' SQL.
+macro_rules! columns {
+    () => {
+        "id, description, user_id, username, created_at, last_used_at, revoked, revoked_at, \
+         revoked_by, revoke_cause, revoked_because_user_deleted"
+    };
+}
+
+/// The columns of an [`AccessToken`].
+pub const COLUMNS: &str = columns!();
+
 pub mod format;
 pub mod last_used;
 pub mod repo;

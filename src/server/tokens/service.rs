@@ -96,6 +96,7 @@ pub fn not_found(id: impl std::fmt::Display) -> ServiceError {
     ServiceError::NotFound(format!("Access token with id '{id}' was not found!"))
 }
 
+use super::search::{Cursor, Search};
 pub use super::search::{SearchTerm, SEARCH_MAX};
 /// Largest page of the admin list (and its size when none is asked for).
 pub const PAGE_MAX: i64 = 1000;
@@ -124,7 +125,7 @@ fn encode_cursor(filter: TokenFilter, last: &AccessToken) -> String {
     }
 }
 
-fn decode_cursor(filter: TokenFilter, raw: &str) -> Result<repo::Cursor, ServiceError> {
+fn decode_cursor(filter: TokenFilter, raw: &str) -> Result<Cursor, ServiceError> {
     let bad = || {
         ServiceError::BadRequest(
             "Invalid value for query parameter `after`: use the `next` link of the previous page."
@@ -132,10 +133,10 @@ fn decode_cursor(filter: TokenFilter, raw: &str) -> Result<repo::Cursor, Service
         )
     };
     let cursor = if let Some(id) = raw.strip_prefix('i') {
-        repo::Cursor::Id(id.parse().map_err(|_| bad())?)
+        Cursor::Id(id.parse().map_err(|_| bad())?)
     } else if let Some(rest) = raw.strip_prefix('r') {
         let (at, id) = rest.split_once('_').ok_or_else(bad)?;
-        repo::Cursor::Revoked {
+        Cursor::Revoked {
             at: at.parse().map_err(|_| bad())?,
             id: id.parse().map_err(|_| bad())?,
         }
@@ -143,10 +144,16 @@ fn decode_cursor(filter: TokenFilter, raw: &str) -> Result<repo::Cursor, Service
         return Err(bad());
     };
     match (filter, cursor) {
-        (TokenFilter::Revoked, repo::Cursor::Revoked { .. }) => Ok(cursor),
-        (TokenFilter::Active | TokenFilter::All, repo::Cursor::Id(_)) => Ok(cursor),
+        (TokenFilter::Revoked, Cursor::Revoked { .. }) => Ok(cursor),
+        (TokenFilter::Active | TokenFilter::All, Cursor::Id(_)) => Ok(cursor),
         _ => Err(bad()),
     }
+}
+
+async fn counts(search: &Search<'_>) -> Result<(i64, i64), sqlx::Error> {
+    let active = search.count(TokenFilter::Active, COUNT_CAP).await?;
+    let revoked = search.count(TokenFilter::Revoked, COUNT_CAP).await?;
+    Ok((active, revoked))
 }
 
 /// Admin routes: no tokens, and admins only.
@@ -286,8 +293,20 @@ impl Tokens {
         query: AdminListQuery,
     ) -> Result<Page, ServiceError> {
         require_admin(caller)?;
-        let search = SearchTerm::parse(query.q.as_deref())?;
-        let limit = match query.page_size {
+        let term = SearchTerm::parse(query.q.as_deref())?;
+        let search = Search::new(&self.db, term.as_ref());
+        self.page(&search, query.filter, query.page_size, query.after)
+            .await
+    }
+
+    async fn page(
+        &self,
+        search: &Search<'_>,
+        filter: TokenFilter,
+        page_size: Option<i64>,
+        after: Option<String>,
+    ) -> Result<Page, ServiceError> {
+        let limit = match page_size {
             None => PAGE_MAX,
             Some(n) if (1..=PAGE_MAX).contains(&n) => n,
             Some(_) => {
@@ -296,24 +315,15 @@ impl Tokens {
                 )))
             }
         };
-        let after = match query.after.as_deref().map(str::trim) {
+        let after = match after.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(raw) => Some(decode_cursor(query.filter, raw)?),
+            Some(raw) => Some(decode_cursor(filter, raw)?),
         };
         // One more than asked tells whether there is a next page.
-        let mut tokens = repo::admin_list(
-            &self.db,
-            &repo::AdminQuery {
-                filter: query.filter,
-                search: search.as_ref(),
-                after,
-                limit: limit + 1,
-            },
-        )
-        .await?;
+        let mut tokens = search.page(filter, after, limit + 1).await?;
         let next = if tokens.len() as i64 > limit {
             tokens.truncate(limit as usize);
-            tokens.last().map(|t| encode_cursor(query.filter, t))
+            tokens.last().map(|t| encode_cursor(filter, t))
         } else {
             None
         };
@@ -324,7 +334,7 @@ impl Tokens {
     }
 
     /// What the admin page shows: a page of the list (the page's size) and,
-    /// on the first page, both tabs' counts.
+    /// on the first page, both tabs' counts, from one look at the search.
     pub async fn admin_page(
         &self,
         caller: &Caller,
@@ -332,20 +342,15 @@ impl Tokens {
         q: &str,
         after: Option<String>,
     ) -> Result<(Page, Option<(i64, i64)>), ServiceError> {
+        require_admin(caller)?;
+        let term = SearchTerm::parse(Some(q))?;
+        let search = Search::new(&self.db, term.as_ref());
         let first = after.is_none();
         let page = self
-            .admin_list(
-                caller,
-                AdminListQuery {
-                    filter,
-                    q: Some(q.to_string()),
-                    page_size: Some(crate::model::ADMIN_PAGE_SIZE),
-                    after,
-                },
-            )
+            .page(&search, filter, Some(crate::model::ADMIN_PAGE_SIZE), after)
             .await?;
         let counts = if first {
-            Some(self.admin_counts(caller, Some(q)).await?)
+            Some(counts(&search).await?)
         } else {
             None
         };
@@ -360,12 +365,8 @@ impl Tokens {
         q: Option<&str>,
     ) -> Result<(i64, i64), ServiceError> {
         require_admin(caller)?;
-        let search = SearchTerm::parse(q)?;
-        let active =
-            repo::admin_count(&self.db, TokenFilter::Active, search.as_ref(), COUNT_CAP).await?;
-        let revoked =
-            repo::admin_count(&self.db, TokenFilter::Revoked, search.as_ref(), COUNT_CAP).await?;
-        Ok((active, revoked))
+        let term = SearchTerm::parse(q)?;
+        Ok(counts(&Search::new(&self.db, term.as_ref())).await?)
     }
 
     pub async fn admin_get(&self, caller: &Caller, id: i64) -> Result<AccessToken, ServiceError> {
