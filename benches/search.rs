@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 use tollgate::model::{TokenFilter, ADMIN_PAGE_SIZE, COUNT_CAP};
 use tollgate::server::auth::{session, AuthMethod, Caller};
 use tollgate::server::config::{DbArgs, Settings};
-use tollgate::server::users::service::{self, NewUser};
-use tollgate::server::users::{repo, Actor};
 use tollgate::server::db;
 use tollgate::server::startup::Application;
+use tollgate::server::users::service::{self, NewUser};
+use tollgate::server::users::{repo, Actor};
 use tower::ServiceExt;
 
 /// Common, rare and absent substrings of 1 to 3+ characters, ASCII and not,

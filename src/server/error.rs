@@ -22,6 +22,9 @@ pub enum ServiceError {
     /// The database cannot be reached or cannot take writes right now (503).
     #[error("The database is unavailable. Please try again shortly.")]
     Unavailable(#[source] sqlx::Error),
+    /// Too much of one kind of work is already running (503, retry soon).
+    #[error("{0}")]
+    Busy(String),
     #[error("internal database error")]
     Database(#[source] sqlx::Error),
     #[error("internal error: {0}")]
@@ -110,7 +113,7 @@ impl From<ServiceError> for AppError {
             ServiceError::NotFound(m) => AppError::NotFound(m),
             ServiceError::Conflict(m) => AppError::Conflict(m),
             ServiceError::Forbidden(m) => AppError::Forbidden(m),
-            ServiceError::Unavailable(_) => AppError::Unavailable,
+            ServiceError::Unavailable(_) | ServiceError::Busy(_) => AppError::Unavailable,
             ServiceError::Database(_) | ServiceError::Internal(_) => {
                 AppError::Internal("an internal error occurred; it has been logged".into())
             }

@@ -85,6 +85,9 @@ pub struct Caller {
 pub const BEARER_FORBIDDEN: &str =
     "Unsupported operation: Accessing this API using access token is forbidden.";
 
+/// GoCD's answer on `/go/api/admin/**` to a caller who is not an admin.
+pub const ADMIN_ONLY: &str = "You are not authorized to access this resource!";
+
 /// The answer when a token tries to create a credential or raise privileges.
 pub const BEARER_CANNOT_ESCALATE: &str = "A personal access token cannot create credentials or raise privileges: setting a password, granting admin rights and enabling a user need a sign-in with a password.";
 
@@ -95,6 +98,16 @@ impl Caller {
             Err(ServiceError::Forbidden(BEARER_FORBIDDEN.to_string()))
         } else {
             Ok(())
+        }
+    }
+
+    /// Admin token routes (GoCD's rule): no token, and admins only.
+    pub fn require_admin(&self) -> Result<(), ServiceError> {
+        self.refuse_bearer()?;
+        if self.user.is_admin {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden(ADMIN_ONLY.to_string()))
         }
     }
 }

@@ -78,9 +78,10 @@ async fn non_admins_and_tokens_are_refused() {
     for (method, path) in &calls {
         let res = app.api(method.clone(), path, 1, &bob, None).await;
         assert_eq!(res.status, StatusCode::FORBIDDEN, "{method} {path}");
+        // GoCD's answer on its admin routes (issue 17).
         assert_eq!(
             res.message(),
-            "You are not authorized to perform this action."
+            "You are not authorized to access this resource!"
         );
         // Even an admin's token cannot use the token APIs.
         let res = app

@@ -8,6 +8,7 @@ mod connections;
 mod escalation;
 mod faults;
 mod fuzz;
+mod gocd_fidelity;
 mod hardening;
 mod input_limits;
 mod notify;

@@ -244,8 +244,10 @@ async fn bad_bodies_get_clear_4xx_answers() {
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.message().contains("invalid field"));
 
+    // Not an object (issue 17): 400, as GoCD answers.
     let res = post("[]").await;
-    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(res.message().contains("JSON object"));
 
     // A blank body is `{}`: the missing login name is the error.
     let res = post("   ").await;

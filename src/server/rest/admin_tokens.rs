@@ -1,14 +1,16 @@
 //! `/go/api/admin/access_tokens` (v1): everyone's tokens, admins only.
-//! GoCD's list has no paging; tollgate keeps its shape and adds optional `q`,
-//! `page_size` and `after`, with a `next` link while more remain.
+//! GoCD's list has no paging: without `page_size` and `after` the answer
+//! holds every token (streamed). tollgate keeps its shape and adds optional
+//! `q`, and paging with `page_size` and `after`, with a `next` link while
+//! more remain.
 
+use super::access::AdminRoute;
 use super::tokens::{
-    filter_param, list_json, no_store, query_param, revoke_answer, token_id, token_response,
-    RevokeBody, ADMIN_BASE as BASE,
+    filter_param, list_json, list_stream, no_store, query_param, revoke_answer, token_id,
+    token_response, RevokeBody, ADMIN_BASE as BASE,
 };
 use super::{base_url, link, ApiError, GoJson};
 use crate::model::TokenView;
-use crate::server::auth::Caller;
 use crate::server::state::AppState;
 use crate::server::tokens::service::AdminListQuery;
 use axum::extract::{Path, RawQuery, State};
@@ -16,10 +18,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 pub async fn index(
+    AdminRoute(caller): AdminRoute,
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-    caller: Caller,
 ) -> Result<Response, ApiError> {
     let query = query.as_deref();
     let filter = filter_param(query)?;
@@ -33,6 +35,14 @@ pub async fn index(
         })?),
     };
     let after = query_param(query, "after");
+    if page_size.is_none() && after.is_none() {
+        // GoCD's list: every token, however many.
+        let rows = state
+            .tokens
+            .admin_all(&caller, filter, query_param(query, "q").as_deref())
+            .await?;
+        return Ok(list_stream(base_url(&state, &headers), BASE, rows, true));
+    }
     let page = state
         .tokens
         .admin_list(
@@ -62,9 +72,9 @@ pub async fn index(
 }
 
 pub async fn show(
+    AdminRoute(caller): AdminRoute,
     State(state): State<AppState>,
     headers: HeaderMap,
-    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = token_id(&id)?;
@@ -73,9 +83,9 @@ pub async fn show(
 }
 
 pub async fn revoke(
+    AdminRoute(caller): AdminRoute,
     State(state): State<AppState>,
     headers: HeaderMap,
-    caller: Caller,
     Path(id): Path<String>,
     GoJson(body): GoJson<RevokeBody>,
 ) -> Result<Response, ApiError> {

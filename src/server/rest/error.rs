@@ -1,7 +1,7 @@
 //! The API's errors, rendered as GoCD renders them, and how service and
 //! authentication errors map to them.
 
-use crate::server::auth::{AuthError, Caller, Identified};
+use crate::server::auth::{AuthError, Caller, Identified, BUSY_RETRY_SECS};
 use crate::server::error::{invalid_sentence, ServiceError};
 use crate::server::state::AppState;
 use crate::server::throttle::retry_after_secs;
@@ -122,6 +122,10 @@ impl From<ServiceError> for ApiError {
             e @ ServiceError::Unavailable(_) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
             }
+            ServiceError::Busy(message) => ApiError::Busy {
+                message,
+                retry_after: BUSY_RETRY_SECS,
+            },
             ServiceError::Database(_) | ServiceError::Internal(_) => ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "An internal error occurred. It has been logged.",
@@ -140,7 +144,7 @@ impl From<AuthError> for ApiError {
             },
             AuthError::Busy => ApiError::Busy {
                 message: e.to_string(),
-                retry_after: crate::server::auth::BUSY_RETRY_SECS,
+                retry_after: BUSY_RETRY_SECS,
             },
             e => ApiError::Unauthorized(e.to_string()),
         }

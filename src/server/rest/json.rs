@@ -11,7 +11,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// A JSON body read as GoCD reads it: blank means `{}`; bounded in size;
 /// a body must say it is JSON (415 otherwise, so that no cross-site form can
 /// send one without a CORS preflight); malformed JSON is a 400 and a wrong
-/// shape a 422, each with a message.
+/// shape a 422, each with a message. Anything but an object is a 400.
 pub struct GoJson<T>(pub T);
 
 /// `application/json`, or any `application/*+json` (GoCD's own media types).
@@ -52,6 +52,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for GoJson<T> {
         } else {
             &bytes
         };
+        // Every body is an object: serde would read an array as a struct's
+        // fields in order (`["x"]` as `{"description": "x"}`).
+        if text.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "Request body must be a JSON object (`{...}`).",
+            ));
+        }
         serde_json::from_slice(text)
             .map(GoJson)
             .map_err(|e| match e.classify() {

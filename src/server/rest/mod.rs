@@ -2,6 +2,7 @@
 //! Handlers know HTTP and nothing of SQL; the rules live in the services.
 
 mod accept;
+mod access;
 mod admin_tokens;
 mod cctray;
 mod current_user;

@@ -1,15 +1,20 @@
 //! `/go/api/current_user/access_tokens` (v1): the caller's own tokens.
 
+use super::access::TokenRoute;
 use super::{base_url, link, ApiError, GoJson};
 use crate::model::{TokenFilter, TokenView};
 use crate::server::auth::Caller;
 use crate::server::state::AppState;
+use crate::server::time::{iso, now_millis};
 use crate::server::tokens::service::not_found;
 use crate::server::tokens::AccessToken;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use futures_util::future::ready;
+use futures_util::{stream, Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -35,13 +40,58 @@ pub fn token_json(base: &str, path: &str, t: &TokenView, admin: bool) -> Value {
     v
 }
 
+fn list_links(base: &str, path: &str) -> Value {
+    json!({ "self": link(format!("{base}{path}")), "doc": link(DOC.into()) })
+}
+
 pub fn list_json(base: &str, path: &str, tokens: &[TokenView], admin: bool) -> Value {
     json!({
-        "_links": { "self": link(format!("{base}{path}")), "doc": link(DOC.into()) },
+        "_links": list_links(base, path),
         "_embedded": {
             "access_tokens": tokens.iter().map(|t| token_json(base, path, t, admin)).collect::<Vec<_>>()
         },
     })
+}
+
+/// Tokens written out to the response in [`list_json`]'s shape as they are read, so that
+/// a list of any length is never held whole. An error part-way ends the
+/// response unfinished, which a client sees as a broken transfer, never
+/// as a shorter list.
+pub fn list_stream<E>(
+    base: String,
+    path: &'static str,
+    rows: impl Stream<Item = Result<AccessToken, E>> + Send + 'static,
+    admin: bool,
+) -> Response
+where
+    E: Into<axum::BoxError> + Send + 'static,
+{
+    let tail = format!("]}},\"_links\":{}}}", list_links(&base, path));
+    let mut first = true;
+    let tokens = rows.ready_chunks(256).map(move |batch| {
+        let mut out = String::new();
+        for row in batch {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push_str(&token_json(&base, path, &row?.view(), admin).to_string());
+        }
+        Ok::<_, E>(Bytes::from(out))
+    });
+    let body = stream::once(ready(Ok(Bytes::from_static(
+        b"{\"_embedded\":{\"access_tokens\":[",
+    ))))
+    .chain(tokens)
+    .chain(stream::once(ready(Ok(Bytes::from(tail)))));
+    (
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::CONTENT_TYPE, "application/json"),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response()
 }
 
 /// The first value of query parameter `name`, decoded.
@@ -73,10 +123,10 @@ pub fn no_store(body: Value) -> Response {
 }
 
 pub async fn index(
+    TokenRoute(caller): TokenRoute,
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-    caller: Caller,
 ) -> Result<Response, ApiError> {
     let filter = filter_param(query.as_deref())?;
     let tokens = state.tokens.list_own(&caller, filter).await?;
@@ -90,9 +140,9 @@ pub async fn index(
 }
 
 pub async fn show(
+    TokenRoute(caller): TokenRoute,
     State(state): State<AppState>,
     headers: HeaderMap,
-    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = token_id(&id)?;
@@ -116,36 +166,65 @@ pub fn token_response(
     ))
 }
 
+/// `{"description": "..."}`; a missing or null description is blank.
 #[derive(Deserialize)]
 pub struct CreateBody {
     #[serde(default)]
-    description: String,
+    description: Option<String>,
 }
 
 /// Answers 200 (as GoCD does, not 201) with the secret, this one time.
 pub async fn create(
+    TokenRoute(caller): TokenRoute,
     State(state): State<AppState>,
     headers: HeaderMap,
-    caller: Caller,
     GoJson(body): GoJson<CreateBody>,
 ) -> Result<Response, ApiError> {
-    let (token, plain) = match state.tokens.create(&caller, &body.description).await {
+    let description = body.description.as_deref().unwrap_or_default();
+    let base = base_url(&state, &headers);
+    let (token, plain) = match state.tokens.create(&caller, description).await {
         Ok(created) => created,
         Err(e) => {
-            // GoCD answers a validation error with the entity and its errors.
+            // GoCD answers a validation error with the unsaved token and its errors.
             return Err(match ApiError::from(e) {
                 ApiError::Unprocessable { message, errors } => ApiError::unprocessable_entity(
                     message,
                     errors,
-                    json!({ "description": body.description }),
+                    unsaved_json(&base, &caller, body.description),
                 ),
                 other => other,
             });
         }
     };
-    let mut v = token_json(&base_url(&state, &headers), BASE, &token.view(), false);
+    let mut v = token_json(&base, BASE, &token.view(), false);
     v["token"] = json!(plain.expose());
     Ok(no_store(v))
+}
+
+/// The token a refused create would have made, as GoCD shows it beside the
+/// errors: the token's shape without an id, a `self` link or a secret.
+fn unsaved_json(base: &str, caller: &Caller, description: Option<String>) -> Value {
+    let view = TokenView {
+        id: 0,
+        description: String::new(),
+        username: caller.user.login_name.clone(),
+        created_at: iso(now_millis()),
+        last_used_at: None,
+        revoked: false,
+        revoked_at: None,
+        revoked_by: None,
+        revoke_cause: None,
+        revoked_because_user_deleted: false,
+    };
+    let mut v = token_json(base, BASE, &view, false);
+    if let Some(fields) = v.as_object_mut() {
+        fields.remove("id");
+        fields.insert("description".into(), json!(description));
+    }
+    if let Some(links) = v["_links"].as_object_mut() {
+        links.remove("self");
+    }
+    v
 }
 
 /// `{"revoke_cause": "..."}`, optional; a blank body is `{}`.
@@ -155,9 +234,9 @@ pub struct RevokeBody {
 }
 
 pub async fn revoke(
+    TokenRoute(caller): TokenRoute,
     State(state): State<AppState>,
     headers: HeaderMap,
-    caller: Caller,
     Path(id): Path<String>,
     GoJson(body): GoJson<RevokeBody>,
 ) -> Result<Response, ApiError> {

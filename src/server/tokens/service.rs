@@ -11,9 +11,12 @@ use crate::server::error::ServiceError;
 use crate::server::identity::User;
 use crate::server::identity::{AuthError, Caller};
 use crate::server::time::{iso, now_millis};
+use futures_util::{Stream, StreamExt};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
 
 pub use crate::server::identity::BEARER_FORBIDDEN;
 
@@ -24,7 +27,15 @@ pub struct Tokens {
     pub last_used: Arc<LastUsed>,
     lookups: Arc<AtomicU64>,
     max_active_per_user: u32,
+    /// Complete admin lists being read (see [`Tokens::admin_all`]).
+    streams: Arc<Semaphore>,
 }
+
+/// How many complete admin lists may be read at once: each holds a database
+/// connection for as long as its reader takes.
+const STREAMS: usize = 2;
+/// How long a complete list waits for its turn before a 503.
+const STREAM_WAIT: Duration = Duration::from_secs(10);
 
 /// A description: required, at most 1024 characters, trimmed. Line breaks
 /// and tabs are allowed (it is typed in a textarea); any other control
@@ -96,7 +107,7 @@ pub fn not_found(id: impl std::fmt::Display) -> ServiceError {
     ServiceError::NotFound(format!("Access token with id '{id}' was not found!"))
 }
 
-use super::search::{Cursor, Search};
+use super::search::{self, Cursor, Search};
 pub use super::search::{SearchTerm, SEARCH_MAX};
 /// Largest page of the admin list (and its size when none is asked for).
 pub const PAGE_MAX: i64 = 1000;
@@ -156,16 +167,6 @@ async fn counts(search: &Search<'_>) -> Result<(i64, i64), sqlx::Error> {
     Ok((active, revoked))
 }
 
-/// Admin routes: no tokens, and admins only.
-fn require_admin(caller: &Caller) -> Result<(), ServiceError> {
-    caller.refuse_bearer()?;
-    if caller.user.is_admin {
-        Ok(())
-    } else {
-        Err(ServiceError::forbidden())
-    }
-}
-
 impl Tokens {
     pub fn new(db: Db) -> Self {
         Tokens {
@@ -173,6 +174,7 @@ impl Tokens {
             last_used: Arc::new(LastUsed::default()),
             lookups: Arc::new(AtomicU64::default()),
             max_active_per_user: DEFAULT_MAX_ACTIVE_PER_USER,
+            streams: Arc::new(Semaphore::new(STREAMS)),
         }
     }
 
@@ -292,11 +294,38 @@ impl Tokens {
         caller: &Caller,
         query: AdminListQuery,
     ) -> Result<Page, ServiceError> {
-        require_admin(caller)?;
+        caller.require_admin()?;
         let term = SearchTerm::parse(query.q.as_deref())?;
         let search = Search::new(&self.db, term.as_ref());
         self.page(&search, query.filter, query.page_size, query.after)
             .await
+    }
+
+    /// Everyone's tokens of the filter's state (those matching `q`, if any),
+    /// all of them, in the list's order, as GoCD's unpaged list answers:
+    /// read row by row, in constant memory, however many there are.
+    pub async fn admin_all(
+        &self,
+        caller: &Caller,
+        filter: TokenFilter,
+        q: Option<&str>,
+    ) -> Result<impl Stream<Item = Result<AccessToken, ServiceError>> + Send + 'static, ServiceError>
+    {
+        caller.require_admin()?;
+        let term = SearchTerm::parse(q)?;
+        let busy = || {
+            ServiceError::Busy(format!(
+                "{STREAMS} complete lists of access tokens are being read already. \
+                 Try again shortly, or page through the list with `page_size`."
+            ))
+        };
+        let permit = tokio::time::timeout(STREAM_WAIT, self.streams.clone().acquire_owned())
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| busy())?;
+        let this = self.clone();
+        Ok(search::everything(&self.db, filter, term.as_ref(), permit)
+            .map(move |row| row.map(|t| this.fresh(t)).map_err(ServiceError::from)))
     }
 
     async fn page(
@@ -342,7 +371,7 @@ impl Tokens {
         q: &str,
         after: Option<String>,
     ) -> Result<(Page, Option<(i64, i64)>), ServiceError> {
-        require_admin(caller)?;
+        caller.require_admin()?;
         let term = SearchTerm::parse(Some(q))?;
         let search = Search::new(&self.db, term.as_ref());
         let first = after.is_none();
@@ -364,13 +393,13 @@ impl Tokens {
         caller: &Caller,
         q: Option<&str>,
     ) -> Result<(i64, i64), ServiceError> {
-        require_admin(caller)?;
+        caller.require_admin()?;
         let term = SearchTerm::parse(q)?;
         Ok(counts(&Search::new(&self.db, term.as_ref())).await?)
     }
 
     pub async fn admin_get(&self, caller: &Caller, id: i64) -> Result<AccessToken, ServiceError> {
-        require_admin(caller)?;
+        caller.require_admin()?;
         repo::find(&self.db, id)
             .await?
             .map(|t| self.fresh(t))
@@ -384,7 +413,7 @@ impl Tokens {
         id: i64,
         cause: Option<&str>,
     ) -> Result<AccessToken, ServiceError> {
-        require_admin(caller)?;
+        caller.require_admin()?;
         self.revoke(id, None, &caller.user.login_name, cause).await
     }
 

@@ -17,11 +17,47 @@ pub use term::{SearchTerm, SEARCH_MAX};
 use super::AccessToken;
 use crate::model::TokenFilter;
 use crate::server::db::Db;
+use futures_util::{Stream, StreamExt};
 use plan::Strategy;
 use sql::Candidates;
 use sql::{DialectSql, Stmt};
 use sqlx::AssertSqlSafe;
-use tokio::sync::OnceCell;
+use tokio::sync::{mpsc, OnceCell};
+
+/// Rows read ahead of a slow reader of [`everything`].
+const ROWS_AHEAD: usize = 512;
+
+/// Every token of the filter's state, in the list's order, that contains the
+/// term (all of them without one): one statement, read row by row, so memory
+/// stays flat however long the list. A reading task hands rows over a small
+/// channel: a slow reader holds the statement back rather than rows piling
+/// up, and a reader that goes away stops it. `hold` is dropped with the task.
+pub fn everything<H: Send + 'static>(
+    db: &Db,
+    filter: TokenFilter,
+    term: Option<&SearchTerm>,
+    hold: H,
+) -> impl Stream<Item = Result<AccessToken, sqlx::Error>> + Send + 'static {
+    let Stmt { sql, args } =
+        sql::everything(sql::dialect(db), filter, term.map(SearchTerm::as_str));
+    let pool = db.pool.clone();
+    let (tx, rx) = mpsc::channel(ROWS_AHEAD);
+    tokio::spawn(async move {
+        let _hold = hold;
+        let query = args.bind(sqlx::query_as::<_, AccessToken>(AssertSqlSafe(sql)));
+        let mut rows = query.fetch(&pool);
+        while let Some(row) = rows.next().await {
+            let failed = row.is_err();
+            if tx.send(row).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    futures_util::stream::unfold(
+        rx,
+        |mut rx| async move { rx.recv().await.map(|row| (row, rx)) },
+    )
+}
 
 /// Where a page of the admin list starts: after this token in the list's order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

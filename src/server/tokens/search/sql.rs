@@ -272,6 +272,22 @@ pub(super) fn unsearched(filter: TokenFilter, after: Option<Cursor>, limit: i64)
     Stmt { sql, args }
 }
 
+/// The whole list in its order, filtered by `q` if there is one: read row by
+/// row, never as a whole.
+pub(super) fn everything(d: &dyn DialectSql, filter: TokenFilter, q: Option<&str>) -> Stmt {
+    let mut args = Args::default();
+    let contains = match q {
+        Some(q) => format!(" AND {}", d.contains("search_text", &args.text(q))),
+        None => String::new(),
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM access_tokens WHERE 1 = 1{}{contains} ORDER BY {}",
+        state(filter, "access_tokens"),
+        order(filter),
+    );
+    Stmt { sql, args }
+}
+
 /// A page straight from an index that yields rows newest first
 /// ([`DialectSql::index_in_order`]); only `Cursor::Id` can bound it.
 pub(super) fn index_in_order(
