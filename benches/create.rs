@@ -14,8 +14,10 @@
 //!   TOLLGATE_BENCH_PG=postgres://postgres@127.0.0.1:5432 cargo bench --features ssr --bench create
 //! `TOLLGATE_BENCH_CAP` changes the cap (default 1000).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tollgate::server::auth::{AuthMethod, Caller};
+use tollgate::server::auth_cache::AuthCache;
 use tollgate::server::config::DbArgs;
 use tollgate::server::db;
 use tollgate::server::tokens::Tokens;
@@ -101,7 +103,8 @@ async fn main() {
         user,
         method: AuthMethod::Basic,
     };
-    let tokens = Tokens::new(db.clone()).with_max_active_per_user(cap);
+    let tokens =
+        Tokens::new(db.clone(), Arc::new(AuthCache::default())).with_max_active_per_user(cap);
     println!(
         "worst-case create on {}, cap {cap}",
         if pg_drop.is_some() {

@@ -6,8 +6,10 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use pbkdf2::pbkdf2_hmac;
 use sha2::Sha256;
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::Duration;
 use tollgate::server::auth::{AuthMethod, Caller};
+use tollgate::server::auth_cache::AuthCache;
 use tollgate::server::config::DbArgs;
 use tollgate::server::db;
 use tollgate::server::tokens::format::PlainToken;
@@ -28,7 +30,7 @@ fn bench(c: &mut Criterion) {
             .await
             .unwrap();
         let user = repo::find_by_login(&db, "admin").await.unwrap().unwrap();
-        let tokens = Tokens::new(db);
+        let tokens = Tokens::new(db, Arc::new(AuthCache::default()));
         let caller = Caller {
             user,
             method: AuthMethod::Basic,
@@ -36,8 +38,8 @@ fn bench(c: &mut Criterion) {
         let (_, plain) = tokens.create(&caller, "bench").await.unwrap();
         // A second instance on the same file that reads the database every time.
         let strict = db::connect(&args).await.unwrap();
-        strict.auth_cache.set_ttl(Duration::ZERO);
-        (tokens, Tokens::new(strict), plain.expose().to_string())
+        let uncached = Tokens::new(strict, Arc::new(AuthCache::new(Duration::ZERO)));
+        (tokens, uncached, plain.expose().to_string())
     });
     let mut forged = secret.clone().into_bytes();
     forged[10] = if forged[10] == b'a' { b'b' } else { b'a' };

@@ -145,11 +145,15 @@ pub async fn set_user_enabled(login_name: String, enabled: bool) -> Result<UserV
             enabled: Some(enabled),
             ..Default::default()
         };
-        Ok(
-            service::update(&state.db, &Actor::from(caller), &login_name, patch)
-                .await?
-                .view(),
+        Ok(service::update(
+            &state.db,
+            &state.auth_cache,
+            &Actor::from(caller),
+            &login_name,
+            patch,
         )
+        .await?
+        .view())
     })
     .await
 }
@@ -161,7 +165,13 @@ pub async fn delete_user(login_name: String) -> Result<u64, AppError> {
     answer(async move {
         use crate::server::users::{service, Actor};
         let (state, caller) = crate::server::auth::require_page_caller().await?;
-        let (_, revoked) = service::delete(&state.db, &Actor::from(caller), &login_name).await?;
+        let (_, revoked) = service::delete(
+            &state.db,
+            &state.auth_cache,
+            &Actor::from(caller),
+            &login_name,
+        )
+        .await?;
         Ok(revoked)
     })
     .await

@@ -1,5 +1,6 @@
 //! The command line: `serve` (the default) and `user ...` for operators.
 
+use crate::server::auth_cache::AuthCache;
 use crate::server::config::{Cli, Command, DevCommand, ServeArgs, Settings, UserCommand};
 use crate::server::db;
 use crate::server::startup::Application;
@@ -135,6 +136,9 @@ fn password_or_generated(from_stdin: bool) -> Result<(SecretString, bool), Strin
 async fn user(db_args: crate::server::config::DbArgs, command: UserCommand) -> Result<(), String> {
     let db = db::connect(&db_args).await.map_err(|e| e.to_string())?;
     let op = Actor::Operator;
+    // No verified token is cached here; a change still tells running
+    // instances on PostgreSQL (`NOTIFY`), which empty theirs.
+    let cache = AuthCache::default();
     let result = match command {
         UserCommand::Add {
             name,
@@ -183,8 +187,8 @@ async fn user(db_args: crate::server::config::DbArgs, command: UserCommand) -> R
                 );
             }
         }),
-        UserCommand::Disable { name } => set_enabled(&db, &op, &name, false).await,
-        UserCommand::Enable { name } => set_enabled(&db, &op, &name, true).await,
+        UserCommand::Disable { name } => set_enabled(&db, &cache, &op, &name, false).await,
+        UserCommand::Enable { name } => set_enabled(&db, &cache, &op, &name, true).await,
         UserCommand::Password {
             name,
             password_stdin,
@@ -194,25 +198,29 @@ async fn user(db_args: crate::server::config::DbArgs, command: UserCommand) -> R
                 password: Some(password.clone()),
                 ..UserPatch::default()
             };
-            service::update(&db, &op, &name, patch).await.map(|u| {
-                println!("Set the password of '{}'.", u.login_name);
-                if generated {
-                    println!(
-                        "New password, shown only this once: {}",
-                        password.expose_secret()
-                    );
-                }
-            })
+            service::update(&db, &cache, &op, &name, patch)
+                .await
+                .map(|u| {
+                    println!("Set the password of '{}'.", u.login_name);
+                    if generated {
+                        println!(
+                            "New password, shown only this once: {}",
+                            password.expose_secret()
+                        );
+                    }
+                })
         }
         UserCommand::Delete { name } => {
-            let disabled = set_enabled(&db, &op, &name, false).await;
+            let disabled = set_enabled(&db, &cache, &op, &name, false).await;
             match disabled {
-                Ok(()) => service::delete(&db, &op, &name).await.map(|(u, n)| {
-                    println!(
-                        "Deleted user '{}' and revoked {n} active token(s).",
-                        u.login_name
-                    )
-                }),
+                Ok(()) => service::delete(&db, &cache, &op, &name)
+                    .await
+                    .map(|(u, n)| {
+                        println!(
+                            "Deleted user '{}' and revoked {n} active token(s).",
+                            u.login_name
+                        )
+                    }),
                 Err(e) => Err(e),
             }
         }
@@ -223,6 +231,7 @@ async fn user(db_args: crate::server::config::DbArgs, command: UserCommand) -> R
 
 async fn set_enabled(
     db: &db::Db,
+    cache: &AuthCache,
     op: &Actor,
     name: &str,
     enabled: bool,
@@ -231,7 +240,7 @@ async fn set_enabled(
         enabled: Some(enabled),
         ..UserPatch::default()
     };
-    let u = service::update(db, op, name, patch).await?;
+    let u = service::update(db, cache, op, name, patch).await?;
     println!(
         "User '{}' is now {}.",
         u.login_name,

@@ -4,6 +4,7 @@
 //! what production runs, the last-used flusher and the auth listener included.
 
 use crate::server::app::build_router;
+use crate::server::auth_cache::listener;
 use crate::server::config::Settings;
 use crate::server::db::Db;
 use crate::server::serve::{raise_open_files_limit, serve, ServeLimits};
@@ -26,14 +27,17 @@ impl Application {
     /// the last-used flusher and, on PostgreSQL, the listener that empties
     /// the verified-token cache when another instance changes something.
     pub fn build(db: Db, settings: Settings) -> Application {
-        db.auth_cache.set_ttl(settings.auth_cache_ttl);
         let state = AppState::new(db.clone(), settings);
         let mut tasks = vec![spawn_flusher(
             state.tokens.last_used.clone(),
             db.clone(),
             state.settings.last_used_flush,
         )];
-        tasks.extend(db.spawn_auth_listener(state.settings.notify_database_url.as_ref()));
+        tasks.extend(listener::spawn(
+            &state.auth_cache,
+            &db,
+            state.settings.notify_database_url.as_ref(),
+        ));
         let router = build_router(state.clone());
         Application {
             state,

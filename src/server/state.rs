@@ -1,6 +1,7 @@
 //! What every request handler and server function can reach: the database,
 //! the services and the settings. It imports nothing above the services.
 
+use crate::server::auth_cache::AuthCache;
 use crate::server::config::Settings;
 use crate::server::db::Db;
 use crate::server::throttle::AuthThrottle;
@@ -13,6 +14,9 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    /// Verified tokens (see `auth_cache`): the tokens service reads it, and
+    /// every change that can refuse a token empties it.
+    pub auth_cache: Arc<AuthCache>,
     pub tokens: Tokens,
     pub throttle: Arc<AuthThrottle>,
     pub settings: Arc<Settings>,
@@ -38,13 +42,15 @@ impl AppState {
             .trusted_proxy_header
             .as_deref()
             .and_then(|h| axum::http::HeaderName::from_bytes(h.trim().as_bytes()).ok());
+        let auth_cache = Arc::new(AuthCache::new(settings.auth_cache_ttl));
         AppState {
+            auth_cache: auth_cache.clone(),
             throttle: Arc::new(AuthThrottle::new(
                 settings.auth_failures_per_minute,
                 settings.auth_failure_burst,
                 trusted,
             )),
-            tokens: Tokens::new(db.clone())
+            tokens: Tokens::new(db.clone(), auth_cache.clone())
                 .with_max_active_per_user(settings.max_active_tokens_per_user),
             db,
             hasher: password::Hasher::shared(settings.password_checks, settings.password_queue),

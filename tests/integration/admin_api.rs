@@ -318,10 +318,12 @@ async fn the_operator_can_delete_from_the_command_line_path() {
         enabled: Some(false),
         ..Default::default()
     };
-    service::update(&app.state.db, &op, "carol", patch)
+    service::update(&app.state.db, &app.state.auth_cache, &op, "carol", patch)
         .await
         .unwrap();
-    let (_, revoked) = service::delete(&app.state.db, &op, "carol").await.unwrap();
+    let (_, revoked) = service::delete(&app.state.db, &app.state.auth_cache, &op, "carol")
+        .await
+        .unwrap();
     assert_eq!(revoked, 1);
     let t = app.admin_show_token(&Auth::admin(), id).await.json();
     assert_eq!(

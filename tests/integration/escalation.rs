@@ -278,9 +278,15 @@ async fn a_new_password_ends_every_session_of_its_user() {
         password: Some("third-alice-password".to_string().into()),
         ..UserPatch::default()
     };
-    service::update(&app.state.db, &Actor::Operator, "alice", patch)
-        .await
-        .unwrap();
+    service::update(
+        &app.state.db,
+        &app.state.auth_cache,
+        &Actor::Operator,
+        "alice",
+        patch,
+    )
+    .await
+    .unwrap();
     assert_eq!(page(cookie).await, StatusCode::SEE_OTHER);
     app.login("alice", "third-alice-password").await;
     assert_eq!(page(admin_cookie).await, StatusCode::OK);

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::watch;
-use tollgate::server::db::LISTENER_APPLICATION_NAME;
+use tollgate::server::auth_cache::listener::LISTENER_APPLICATION_NAME;
 
 fn long_cache(notify_url: Option<String>) -> Settings {
     Settings {
@@ -39,7 +39,7 @@ async fn wait_until(what: &str, limit: Duration, cond: impl Fn() -> bool) {
 }
 
 fn healthy(app: &TestApp) -> bool {
-    app.state.db.auth_cache.listener_healthy()
+    app.state.auth_cache.listener_healthy()
 }
 
 /// Verifies `token` on `app` twice and asserts the second answer came from

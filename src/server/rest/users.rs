@@ -128,7 +128,7 @@ pub async fn update(
         admin: body.admin,
         password: body.password.map(SecretString::from),
     };
-    let user = service::update(&state.db, &actor(caller), &login, patch).await?;
+    let user = service::update(&state.db, &state.auth_cache, &actor(caller), &login, patch).await?;
     Ok(Json(user_json(&base_url(&state, &headers), &user)))
 }
 
@@ -137,7 +137,7 @@ pub async fn destroy(
     caller: Caller,
     Path(login): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let (user, _) = service::delete(&state.db, &actor(caller), &login).await?;
+    let (user, _) = service::delete(&state.db, &state.auth_cache, &actor(caller), &login).await?;
     Ok(Json(json!({
         "message": format!("User '{}' was deleted successfully.", user.login_name)
     })))

@@ -5,7 +5,7 @@ use super::format::PlainToken;
 use super::last_used::LastUsed;
 use super::{repo, AccessToken};
 use crate::model::{control_message, refused_control, Lines, TokenFilter, TOKEN_TEXT_MAX};
-use crate::server::auth_cache::Verified;
+use crate::server::auth_cache::{AuthCache, Verified};
 use crate::server::db::Db;
 use crate::server::error::ServiceError;
 use crate::server::identity::User;
@@ -24,6 +24,8 @@ pub use crate::server::identity::BEARER_FORBIDDEN;
 #[derive(Clone)]
 pub struct Tokens {
     pub db: Db,
+    /// Verified tokens, in front of the database read (see `auth_cache`).
+    pub cache: Arc<AuthCache>,
     pub last_used: Arc<LastUsed>,
     lookups: Arc<AtomicU64>,
     max_active_per_user: u32,
@@ -168,9 +170,10 @@ async fn counts(search: &Search<'_>) -> Result<(i64, i64), sqlx::Error> {
 }
 
 impl Tokens {
-    pub fn new(db: Db) -> Self {
+    pub fn new(db: Db, cache: Arc<AuthCache>) -> Self {
         Tokens {
             db,
+            cache,
             last_used: Arc::new(LastUsed::default()),
             lookups: Arc::new(AtomicU64::default()),
             max_active_per_user: DEFAULT_MAX_ACTIVE_PER_USER,
@@ -270,7 +273,7 @@ impl Tokens {
         let cause = RevokeCause::parse(cause)?;
         let cause = cause.as_ref().map(RevokeCause::as_str);
         if let Some(t) = repo::revoke(&self.db, id, owner, by, cause, now_millis()).await? {
-            self.db.auth_changed().await;
+            self.cache.changed(&self.db).await;
             tracing::info!(token_id = t.id, by = %by, by_admin = owner.is_none(), "access token revoked");
             return Ok(self.fresh(t));
         }
@@ -423,7 +426,7 @@ impl Tokens {
     /// that could refuse it has changed since (see `auth_cache`).
     pub async fn authenticate(&self, token: &PlainToken) -> Result<User, AuthError> {
         let hash = token.hash();
-        let cache = &self.db.auth_cache;
+        let cache = &self.cache;
         if let Some(hit) = cache.get(&hash.0) {
             self.last_used.record(hit.token_id, now_millis());
             return Ok(hit.user);

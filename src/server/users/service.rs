@@ -2,6 +2,7 @@
 
 use super::repo::{self, NewUserRow, UserUpdate};
 use super::{optional_text, password, single_line, Actor, LoginName, User, TEXT_FIELD_MAX};
+use crate::server::auth_cache::AuthCache;
 use crate::server::db::Db;
 use crate::server::error::ServiceError;
 use crate::server::time::now_millis;
@@ -141,6 +142,7 @@ pub async fn get(db: &Db, actor: &Actor, login: &str) -> Result<User, ServiceErr
 
 pub async fn update(
     db: &Db,
+    cache: &AuthCache,
     actor: &Actor,
     login: &str,
     patch: UserPatch,
@@ -211,7 +213,7 @@ pub async fn update(
     }
     tx.commit().await?;
     // Disabling refuses the user's tokens; any change shows in what a token proves.
-    db.auth_changed().await;
+    cache.changed(db).await;
     tracing::info!(user = %updated.login_name, enabled, admin = is_admin, by = actor.name(), "user updated");
     Ok(updated)
 }
@@ -220,7 +222,12 @@ pub async fn update(
 /// of the same name is a different user. In the same transaction their sessions
 /// end and all their tokens are revoked for good. Returns the user and how many
 /// active tokens were revoked.
-pub async fn delete(db: &Db, actor: &Actor, login: &str) -> Result<(User, u64), ServiceError> {
+pub async fn delete(
+    db: &Db,
+    cache: &AuthCache,
+    actor: &Actor,
+    login: &str,
+) -> Result<(User, u64), ServiceError> {
     actor.require_admin()?;
     let user = find(db, login).await?;
     if user.enabled {
@@ -240,7 +247,7 @@ pub async fn delete(db: &Db, actor: &Actor, login: &str) -> Result<(User, u64), 
     let now = now_millis();
     let revoked = tokens_repo::revoke_for_deleted_user(&mut tx, user.id, actor.name(), now).await?;
     tx.commit().await?;
-    db.auth_changed().await;
+    cache.changed(db).await;
     tracing::info!(user = %user.login_name, by = actor.name(), revoked_tokens = revoked, "user deleted");
     Ok((user, revoked))
 }

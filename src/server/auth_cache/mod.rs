@@ -7,7 +7,7 @@
 //! time (and failures are throttled per client).
 //!
 //! Every change that can refuse a token (a revoke, disabling or deleting a
-//! user) calls [`crate::server::db::Db::auth_changed`] after its commit, which
+//! user) calls [`AuthCache::changed`] after its commit, which
 //! empties this cache at once and, on PostgreSQL, tells the other instances
 //! (`NOTIFY`), which empty theirs. A lookup that raced with such a change never
 //! puts its stale answer back: [`AuthCache::insert`] refuses when the epoch
@@ -24,6 +24,9 @@
 //! or once a heartbeat is overdue, every token is read from the database.
 //! Without a listener (SQLite) the TTL alone rules.
 
+pub mod listener;
+
+use crate::server::db::{Db, Dialect};
 use crate::server::identity::User;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -84,6 +87,24 @@ impl Default for AuthCache {
 pub use crate::server::config::DEFAULT_AUTH_CACHE_TTL as DEFAULT_TTL;
 
 impl AuthCache {
+    /// Call after committing anything that can refuse a token: a revoke, or
+    /// disabling or deleting a user. Empties this instance's cache of verified
+    /// tokens and, on PostgreSQL, every other instance's.
+    pub async fn changed(&self, db: &Db) {
+        self.invalidate();
+        if db.dialect == Dialect::Postgres {
+            if let Err(e) = sqlx::query("SELECT pg_notify($1, '')")
+                .bind(listener::AUTH_CHANNEL)
+                .execute(&db.pool)
+                .await
+            {
+                // The change is committed; other instances see it when their
+                // entries expire.
+                tracing::warn!(error = %e, "could not notify other instances of an auth change");
+            }
+        }
+    }
+
     pub fn new(ttl: Duration) -> Self {
         AuthCache {
             ttl_ms: AtomicU64::new(ttl.as_millis() as u64),
