@@ -13,7 +13,7 @@ BINARYEN_VERSION := 132.0.0
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 BIN := $(abspath $(TARGET_DIR)/release/tollgate)
 
-.PHONY: all tools build run watch test lint unit e2e e2e-deps csr-check fmt clean fuzz bench bench-tools bench-load bench-search
+.PHONY: all tools proxy-deps build run watch test lint unit e2e e2e-deps csr-check fmt clean fuzz bench bench-tools bench-load bench-search
 
 all: build
 
@@ -32,6 +32,13 @@ tools:
 	@wasm-opt --version 2>/dev/null | grep -q 'version 132' \
 	  || { if dpkg -s binaryen >/dev/null 2>&1; then apt-get remove -y binaryen; fi; \
 	       npm install -g --no-audit --no-fund binaryen@$(BINARYEN_VERSION); }
+
+# The real reverse proxies the forward-auth tests drive (tests/integration/proxies.rs).
+proxy-deps:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx \
+	  || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx; }
+	@command -v caddy >/dev/null \
+	  || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y caddy; }
 
 ## ---- build and run ----------------------------------------------------------
 
@@ -72,8 +79,9 @@ csr-check:
 
 # Compiles the benchmarks (without running them), runs the unit tests and the
 # integration suite on SQLite, then the integration suite again on PostgreSQL
-# (each test on a database of its own, created and dropped).
-unit:
+# (each test on a database of its own, created and dropped). The forward-auth
+# tests run nginx and Caddy in front of the server.
+unit: proxy-deps
 	cargo bench --features ssr --benches --no-run
 	cargo test --features ssr
 	TOLLGATE_TEST_DB=postgres cargo test --features ssr --test integration

@@ -102,6 +102,7 @@ async fn main() {
     let caller = Caller {
         user,
         method: AuthMethod::Basic,
+        grants: None,
     };
     let tokens =
         Tokens::new(db.clone(), Arc::new(AuthCache::default())).with_max_active_per_user(cap);

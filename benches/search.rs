@@ -112,6 +112,7 @@ async fn main() {
     let caller = Caller {
         user: admin,
         method: AuthMethod::Session,
+        grants: None,
     };
 
     println!(

@@ -34,6 +34,7 @@ fn bench(c: &mut Criterion) {
         let caller = Caller {
             user,
             method: AuthMethod::Basic,
+            grants: None,
         };
         let (_, plain) = tokens.create(&caller, "bench").await.unwrap();
         // A second instance on the same file that reads the database every time.

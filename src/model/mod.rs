@@ -112,6 +112,9 @@ pub struct TokenView {
     pub revoked_by: Option<String>,
     pub revoke_cause: Option<String>,
     pub revoked_because_user_deleted: bool,
+    /// What the token opens: `api`, `read_api`, `introspect`, `NAME` or
+    /// `NAME:read` (tollgate's addition; GoCD's tokens are all `api`).
+    pub scopes: Vec<String>,
 }
 
 /// A token just created: the only time the secret leaves the server.
@@ -217,6 +220,10 @@ pub fn control_message(lines: Lines) -> &'static str {
 pub const HOME_PATH: &str = "/go/access_tokens";
 pub const LOGIN_PATH: &str = "/go/auth/login";
 pub const LOGIN_SUBMIT_PATH: &str = "/go/auth/security_check";
+/// Forward-auth for reverse proxies (`server::gate`).
+pub const VERIFY_PATH: &str = "/go/auth/verify";
+/// RFC 7662 token introspection (`server::gate`).
+pub const INTROSPECT_PATH: &str = "/go/auth/introspect";
 pub const LOGOUT_PATH: &str = "/go/auth/logout";
 
 /// Only local absolute paths are followed after login, never another origin.

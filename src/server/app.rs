@@ -2,14 +2,14 @@
 //! behind the request guard.
 
 use crate::app::{shell, App};
-use crate::model::{HOME_PATH, LOGIN_SUBMIT_PATH, LOGOUT_PATH};
+use crate::model::{HOME_PATH, INTROSPECT_PATH, LOGIN_SUBMIT_PATH, LOGOUT_PATH, VERIFY_PATH};
 use crate::server::auth::web;
 use crate::server::guard;
 use crate::server::state::AppState;
-use crate::server::{assets, rest};
+use crate::server::{assets, gate, rest};
 use axum::middleware::from_fn_with_state;
 use axum::response::Redirect;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use std::sync::OnceLock;
@@ -49,6 +49,8 @@ pub fn build_router(state: AppState) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::to(HOME_PATH) }))
         .merge(rest::router())
+        .route(VERIFY_PATH, any(gate::verify))
+        .route(INTROSPECT_PATH, post(gate::introspect))
         .merge(web)
         .fallback(assets::serve)
         .layer(from_fn_with_state(state.clone(), guard::guard))

@@ -1,8 +1,11 @@
 //! The command line: `serve` (the default) and `user ...` for operators.
 
 use crate::server::auth_cache::AuthCache;
-use crate::server::config::{Cli, Command, DevCommand, ServeArgs, Settings, UserCommand};
+use crate::server::config::{
+    Cli, Command, DevCommand, ScopeCommand, ServeArgs, Settings, UserCommand,
+};
 use crate::server::db;
+use crate::server::scopes;
 use crate::server::startup::Application;
 use crate::server::users::service::{self, NewUser, UserPatch};
 use crate::server::users::{password, Actor};
@@ -24,6 +27,7 @@ pub async fn main() -> ExitCode {
         Command::Serve(args) => serve(args).await,
         Command::User { db, command } => user(db, command).await,
         Command::Dev { db, command } => dev(db, command).await,
+        Command::Scope { db, command } => scope(db, command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -223,6 +227,38 @@ async fn user(db_args: crate::server::config::DbArgs, command: UserCommand) -> R
                     }),
                 Err(e) => Err(e),
             }
+        }
+    };
+    db.pool.close().await;
+    result.map_err(|e| e.to_string())
+}
+
+async fn scope(
+    db_args: crate::server::config::DbArgs,
+    command: ScopeCommand,
+) -> Result<(), String> {
+    let db = db::connect(&db_args).await.map_err(|e| e.to_string())?;
+    let op = Actor::Operator;
+    let result = match command {
+        ScopeCommand::Add { name, description } => scopes::add(&db, &op, &name, &description)
+            .await
+            .map(|s| println!("Added scope '{}'.", s.name)),
+        ScopeCommand::List => scopes::list(&db, &op).await.map(|list| {
+            println!("{:<32} DESCRIPTION", "NAME");
+            for s in list {
+                println!("{:<32} {}", s.name, s.description);
+            }
+        }),
+        ScopeCommand::Delete { name } => {
+            // No verified token is cached here; running instances on
+            // PostgreSQL are told (`NOTIFY`).
+            let cache = AuthCache::default();
+            scopes::delete(&db, &cache, &op, &name).await.map(|d| {
+                println!(
+                    "Deleted scope '{}': removed from {} token(s), {} revoked (no scope left).",
+                    d.scope.name, d.tokens, d.revoked
+                )
+            })
         }
     };
     db.pool.close().await;

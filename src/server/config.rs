@@ -41,6 +41,28 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage the service scopes tokens can be granted (see `/go/auth/verify`).
+    Scope {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(subcommand)]
+        command: ScopeCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScopeCommand {
+    /// Define a service scope: tokens can then be granted NAME or NAME:read.
+    Add {
+        name: String,
+        #[arg(long)]
+        description: String,
+    },
+    /// List the service scopes.
+    List,
+    /// Delete a scope: it is removed from every token, and a token left with
+    /// no scope is revoked. This cannot be undone.
+    Delete { name: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -82,6 +82,11 @@ fn is_cross_site_write(state: &AppState, req: &Request) -> bool {
     }
     let headers = req.headers();
     let path = req.uri().path();
+    // Forward-auth changes nothing (but a last-used time), and proxies pass
+    // on the browser's own Origin and Sec-Fetch-Site with whatever method.
+    if path == crate::model::VERIFY_PATH {
+        return false;
+    }
     let browser_authenticated = headers.contains_key(header::COOKIE)
         || headers.contains_key(header::AUTHORIZATION)
         || path.starts_with("/go/fn/")

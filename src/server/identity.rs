@@ -4,6 +4,7 @@
 //! here, once, so no handler can forget them.
 
 use crate::server::error::ServiceError;
+use crate::server::scope::Grants;
 
 /// A live (not deleted) user. The password hash is never loaded into this type.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,6 +80,9 @@ pub enum AuthMethod {
 pub struct Caller {
     pub user: User,
     pub method: AuthMethod,
+    /// What a Bearer token opens (`None` for a password or a session, which
+    /// hold all of the user's power).
+    pub grants: Option<Grants>,
 }
 
 /// GoCD's answer when a token is used where only a password or session may be.

@@ -113,23 +113,28 @@ impl AuthThrottle {
     /// when one is configured and present, else the peer address. IPv4-mapped
     /// IPv6 addresses are given as IPv4.
     pub fn client_ip(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> IpAddr {
-        let from_header = match &self.trusted_header {
-            Some(name) => headers
-                .get_all(name)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .filter_map(|v| v.trim().parse::<IpAddr>().ok())
-                .next_back(),
-            None => {
-                warn_untrusted_forwarding(headers);
-                None
-            }
-        };
-        from_header
+        if self.trusted_header.is_none() {
+            warn_untrusted_forwarding(headers);
+        }
+        self.forwarded_client(headers)
             .or(peer.map(|p| p.ip()))
             .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
             .to_canonical()
+    }
+
+    /// The original client's address from the trusted proxy header, when one
+    /// is configured and the request carries it; `None` otherwise (the peer
+    /// may then be a proxy that many clients share).
+    pub fn forwarded_client(&self, headers: &HeaderMap) -> Option<IpAddr> {
+        let name = self.trusted_header.as_ref()?;
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|v| v.trim().parse::<IpAddr>().ok())
+            .next_back()
+            .map(|ip| ip.to_canonical())
     }
 
     /// Takes one unit from the client's budget before a password is checked;

@@ -414,6 +414,7 @@ async fn search_agrees_with_a_scan_of_every_token() {
             .unwrap()
             .unwrap(),
         method: AuthMethod::Session,
+        grants: None,
     };
 
     for q in [

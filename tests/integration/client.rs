@@ -29,6 +29,8 @@ pub const TOKENS: &str = "/go/api/current_user/access_tokens";
 pub const ADMIN_TOKENS: &str = "/go/api/admin/access_tokens";
 pub const CURRENT_USER: &str = "/go/api/current_user";
 pub const USERS: &str = "/go/api/users";
+/// `/go/api/admin/scopes`: the service scopes.
+pub const SCOPES: &str = "/go/api/admin/scopes";
 
 /// A whole response.
 pub struct Res {
@@ -455,5 +457,70 @@ pub trait Api: Sync {
             res.text()
         );
         self.delete_user(auth, login).await
+    }
+
+    // ---- scopes (admin, v1), forward-auth and introspection ----
+
+    async fn list_scopes(&self, auth: &Auth) -> Res {
+        self.api(Method::GET, SCOPES, 1, auth, None).await
+    }
+
+    async fn add_scope(&self, auth: &Auth, name: &str, description: &str) -> Res {
+        let body = json!({ "name": name, "description": description });
+        self.api(Method::POST, SCOPES, 1, auth, Some(body)).await
+    }
+
+    async fn delete_scope(&self, auth: &Auth, name: &str) -> Res {
+        let path = format!("{SCOPES}/{name}");
+        self.api(Method::DELETE, &path, 1, auth, None).await
+    }
+
+    /// Creates a token with `scopes`; answers its id and secret (and asserts the 200).
+    async fn create_scoped_token(
+        &self,
+        auth: &Auth,
+        description: &str,
+        scopes: &[&str],
+    ) -> (i64, String) {
+        let res = self
+            .post_token(
+                auth,
+                json!({ "description": description, "scopes": scopes }),
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+        let body = res.json();
+        (
+            body["id"].as_i64().unwrap(),
+            body["token"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// Forward-auth as a proxy asks it: `/go/auth/verify{query}` with the
+    /// client's token and the proxy's extra headers.
+    async fn verify(&self, token: Option<&str>, query: &str, headers: &[(&str, &str)]) -> Res {
+        let mut req = Request::builder().uri(format!("/go/auth/verify{query}"));
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.exchange(req.body(Body::empty()).unwrap()).await
+    }
+
+    /// RFC 7662 introspection of `token` (a raw form value).
+    async fn introspect(&self, auth: &Auth, token: &str) -> Res {
+        let form = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("token", token)
+            .append_pair("token_type_hint", "access_token")
+            .finish();
+        let req = auth.apply(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/go/auth/introspect")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded"),
+        );
+        self.exchange(req.body(Body::from(form)).unwrap()).await
     }
 }

@@ -471,6 +471,7 @@ async fn parallel_creates_cannot_overshoot_the_cap() {
             let caller = Caller {
                 user: user.clone(),
                 method: AuthMethod::Basic,
+                grants: None,
             };
             tokio::spawn(async move { tokens.create(&caller, &format!("parallel {i}")).await })
         })

@@ -86,7 +86,20 @@ impl FromRequestParts<AppState> for Identified {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
-        Ok(Identified(api_caller(state, &parts.headers, ip).await))
+        let caller = api_caller(state, &parts.headers, ip)
+            .await
+            .and_then(|caller| {
+                // A token opens the API only with its scope (`api`, or `read_api`
+                // for GET and HEAD).
+                match &caller.grants {
+                    Some(grants) => grants
+                        .allow_api(parts.method.as_str())
+                        .map(|()| caller)
+                        .map_err(|refused| ServiceError::Forbidden(refused.message).into()),
+                    None => Ok(caller),
+                }
+            });
+        Ok(Identified(caller))
     }
 }
 
@@ -130,6 +143,7 @@ pub async fn api_caller(
                     Ok(Caller {
                         user,
                         method: AuthMethod::Basic,
+                        grants: None,
                     })
                 }
                 // The unit stays taken: the failure is counted.
@@ -146,9 +160,10 @@ pub async fn api_caller(
             }
         }
         Ok(Some(Credentials::Bearer(token))) => match state.tokens.authenticate(&token).await {
-            Ok(user) => Ok(Caller {
-                user,
+            Ok(verified) => Ok(Caller {
+                user: verified.user,
                 method: AuthMethod::Bearer,
+                grants: Some(verified.grants),
             }),
             Err(
                 e @ (AuthError::InvalidToken | AuthError::RevokedToken(_) | AuthError::Disabled),
@@ -159,6 +174,7 @@ pub async fn api_caller(
             Some(user) => Ok(Caller {
                 user,
                 method: AuthMethod::Session,
+                grants: None,
             }),
             None => Err(AuthError::Anonymous),
         },
@@ -206,6 +222,7 @@ pub async fn require_page_caller() -> Result<(AppState, Caller), AppError> {
         Caller {
             user,
             method: AuthMethod::Session,
+            grants: None,
         },
     ))
 }

@@ -28,6 +28,7 @@ pub mod listener;
 
 use crate::server::db::{Db, Dialect};
 use crate::server::identity::User;
+use crate::server::scope::Grants;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
@@ -51,6 +52,9 @@ const NO_LISTENER: u64 = u64::MAX;
 pub struct Verified {
     pub token_id: i64,
     pub user: User,
+    /// What the token opens.
+    pub grants: Grants,
+    pub created_at: i64,
 }
 
 struct Entry {
@@ -223,6 +227,8 @@ mod tests {
     fn verified(id: i64) -> Verified {
         Verified {
             token_id: id,
+            grants: Grants::default_api(),
+            created_at: 0,
             user: User {
                 id: 1,
                 login_name: "bob".into(),

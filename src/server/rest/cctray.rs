@@ -33,19 +33,12 @@ pub async fn show(Identified(caller): Identified) -> Response {
             "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Projects/>\n".into(),
         ),
         Err(e) => {
-            let status = match &e {
-                AuthError::Service(crate::server::error::ServiceError::Unavailable(_)) => {
-                    StatusCode::SERVICE_UNAVAILABLE
-                }
-                AuthError::Service(_) => StatusCode::INTERNAL_SERVER_ERROR,
-                AuthError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-                AuthError::Busy => StatusCode::SERVICE_UNAVAILABLE,
-                _ => StatusCode::UNAUTHORIZED,
-            };
             let message = match &e {
                 AuthError::Service(s) => s.to_string(),
                 other => other.to_string(),
             };
+            // The status the API would answer (401, 403, 429, 503...).
+            let status = super::ApiError::from(e).into_response().status();
             xml(
                 status,
                 format!(

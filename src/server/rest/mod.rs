@@ -8,6 +8,7 @@ mod cctray;
 mod current_user;
 mod error;
 mod json;
+mod scopes;
 mod tokens;
 mod users;
 mod version;
@@ -21,7 +22,7 @@ use crate::server::state::AppState;
 use axum::http::HeaderMap;
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
@@ -73,6 +74,16 @@ pub fn router() -> Router<AppState> {
         .route(
             "/go/api/admin/access_tokens/{id}/revoke",
             post(admin_tokens::revoke).layer(from_fn_with_state(ApiVersion(1), require_version)),
+        )
+        .route(
+            scopes::BASE,
+            get(scopes::index)
+                .post(scopes::create)
+                .layer(from_fn_with_state(ApiVersion(1), require_version)),
+        )
+        .route(
+            "/go/api/admin/scopes/{name}",
+            delete(scopes::destroy).layer(from_fn_with_state(ApiVersion(1), require_version)),
         )
         .route("/go/cctray.xml", get(cctray::show))
         .route("/go/api", any(wrong_url))

@@ -4,6 +4,7 @@ use super::access::TokenRoute;
 use super::{base_url, link, ApiError, GoJson};
 use crate::model::{TokenFilter, TokenView};
 use crate::server::auth::Caller;
+use crate::server::scope::Grants;
 use crate::server::state::AppState;
 use crate::server::time::{iso, now_millis};
 use crate::server::tokens::service::not_found;
@@ -166,11 +167,14 @@ pub fn token_response(
     ))
 }
 
-/// `{"description": "..."}`; a missing or null description is blank.
+/// `{"description": "...", "scopes": [...]}`; a missing or null description
+/// is blank; without scopes the token opens the API (`api`), as GoCD's.
 #[derive(Deserialize)]
 pub struct CreateBody {
     #[serde(default)]
     description: Option<String>,
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
 }
 
 /// Answers 200 (as GoCD does, not 201) with the secret, this one time.
@@ -182,7 +186,11 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let description = body.description.as_deref().unwrap_or_default();
     let base = base_url(&state, &headers);
-    let (token, plain) = match state.tokens.create(&caller, description).await {
+    let created = state
+        .tokens
+        .create_scoped(&caller, description, body.scopes.as_deref())
+        .await;
+    let (token, plain) = match created {
         Ok(created) => created,
         Err(e) => {
             // GoCD answers a validation error with the unsaved token and its errors.
@@ -190,7 +198,7 @@ pub async fn create(
                 ApiError::Unprocessable { message, errors } => ApiError::unprocessable_entity(
                     message,
                     errors,
-                    unsaved_json(&base, &caller, body.description),
+                    unsaved_json(&base, &caller, body.description, body.scopes),
                 ),
                 other => other,
             });
@@ -203,7 +211,12 @@ pub async fn create(
 
 /// The token a refused create would have made, as GoCD shows it beside the
 /// errors: the token's shape without an id, a `self` link or a secret.
-fn unsaved_json(base: &str, caller: &Caller, description: Option<String>) -> Value {
+fn unsaved_json(
+    base: &str,
+    caller: &Caller,
+    description: Option<String>,
+    scopes: Option<Vec<String>>,
+) -> Value {
     let view = TokenView {
         id: 0,
         description: String::new(),
@@ -215,6 +228,7 @@ fn unsaved_json(base: &str, caller: &Caller, description: Option<String>) -> Val
         revoked_by: None,
         revoke_cause: None,
         revoked_because_user_deleted: false,
+        scopes: scopes.unwrap_or_else(|| Grants::default_api().names().to_vec()),
     };
     let mut v = token_json(base, BASE, &view, false);
     if let Some(fields) = v.as_object_mut() {

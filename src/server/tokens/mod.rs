@@ -4,7 +4,7 @@
 macro_rules! columns {
     () => {
         "id, description, user_id, username, created_at, last_used_at, revoked, revoked_at, \
-         revoked_by, revoke_cause, revoked_because_user_deleted"
+         revoked_by, revoke_cause, revoked_because_user_deleted, scopes"
     };
 }
 
@@ -18,6 +18,7 @@ pub mod search;
 pub mod service;
 
 use crate::model::TokenView;
+use crate::server::scope::Grants;
 use crate::server::time::iso;
 
 pub use service::Tokens;
@@ -36,6 +37,8 @@ pub struct AccessToken {
     pub revoked_by: Option<String>,
     pub revoke_cause: Option<String>,
     pub revoked_because_user_deleted: bool,
+    /// What it opens.
+    pub scopes: Grants,
 }
 
 impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for AccessToken {
@@ -54,6 +57,7 @@ impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for AccessToken {
             revoke_cause: row.try_get("revoke_cause")?,
             revoked_because_user_deleted: row.try_get::<i64, _>("revoked_because_user_deleted")?
                 != 0,
+            scopes: Grants::from_stored(&row.try_get::<String, _>("scopes")?),
         })
     }
 }
@@ -71,6 +75,7 @@ impl AccessToken {
             revoked_by: self.revoked_by.clone(),
             revoke_cause: self.revoke_cause.clone(),
             revoked_because_user_deleted: self.revoked_because_user_deleted,
+            scopes: self.scopes.names().to_vec(),
         }
     }
 }

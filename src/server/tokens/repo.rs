@@ -6,6 +6,7 @@ use super::AccessToken;
 use crate::model::TokenFilter;
 use crate::server::db::{Db, Dialect};
 use crate::server::identity::User;
+use crate::server::scope::Grants;
 use sqlx::{Any, AssertSqlSafe, Transaction};
 
 /// What [`insert`] did.
@@ -15,23 +16,28 @@ pub enum Inserted {
     AtCap,
     /// The user was disabled or deleted meanwhile: nothing written.
     UserGone,
+    /// A service scope it names was deleted meanwhile: nothing written.
+    ScopeGone,
 }
 
 /// Inserts a token unless its owner already holds `max_active` active ones.
 /// The count and the insert share one write transaction, so concurrent
 /// creates cannot overshoot: SQLite's `BEGIN IMMEDIATE` serializes writers,
 /// and on PostgreSQL the owner's row is locked (`FOR UPDATE`) before counting.
+/// The service scopes it names are read (on PostgreSQL `FOR SHARE`, so that
+/// a scope's deletion waits for this insert and then sees its token).
 pub async fn insert(
     db: &Db,
     hash: &TokenHash,
     description: &str,
     user: &User,
+    grants: &Grants,
     max_active: i64,
     now: i64,
 ) -> Result<Inserted, sqlx::Error> {
     const SQL: &str = concat!(
-        "INSERT INTO access_tokens (token_hash, description, user_id, username, search_text, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+        "INSERT INTO access_tokens (token_hash, description, user_id, username, search_text, created_at, scopes) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ",
         columns!()
     );
     let text = grams::search_text(description, &user.login_name);
@@ -61,6 +67,25 @@ pub async fn insert(
     if active >= max_active {
         return Ok(Inserted::AtCap);
     }
+    let services = grants.service_names();
+    if !services.is_empty() {
+        let share = match db.dialect {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR SHARE",
+        };
+        let list: Vec<String> = (1..=services.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT name FROM scopes WHERE name IN ({}){share}",
+            list.join(", ")
+        );
+        let mut query = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
+        for name in &services {
+            query = query.bind(*name);
+        }
+        if query.fetch_all(&mut *tx).await?.len() < services.len() {
+            return Ok(Inserted::ScopeGone);
+        }
+    }
     let token = sqlx::query_as::<_, AccessToken>(SQL)
         .bind(&hash.0)
         .bind(description)
@@ -68,6 +93,7 @@ pub async fn insert(
         .bind(&user.login_name)
         .bind(&text)
         .bind(now)
+        .bind(grants.to_stored())
         .fetch_one(&mut *tx)
         .await?;
     grams::apply(&mut tx, &[GramChange::inserted(token.id, &text, false)]).await?;
@@ -166,6 +192,9 @@ pub struct AuthRow {
     pub revoked_at: Option<i64>,
     pub revoked_because_user_deleted: bool,
     pub user_deleted: bool,
+    /// The token's grants, as stored.
+    pub scopes: String,
+    pub created_at: i64,
     pub user: User,
 }
 
@@ -173,7 +202,7 @@ pub async fn find_for_auth(db: &Db, hash: &TokenHash) -> Result<Option<AuthRow>,
     use sqlx::{FromRow, Row};
     let row = sqlx::query(
         "SELECT t.id AS token_id, t.token_hash, t.revoked, t.revoked_at, \
-         t.revoked_because_user_deleted, u.deleted_at, \
+         t.revoked_because_user_deleted, t.scopes, t.created_at AS token_created_at, u.deleted_at, \
          u.id, u.login_name, u.display_name, u.email, u.email_me, u.checkin_aliases, \
          u.is_admin, u.enabled, u.created_at \
          FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
@@ -189,6 +218,8 @@ pub async fn find_for_auth(db: &Db, hash: &TokenHash) -> Result<Option<AuthRow>,
         revoked_at: row.try_get("revoked_at")?,
         revoked_because_user_deleted: row.try_get::<i64, _>("revoked_because_user_deleted")? != 0,
         user_deleted: row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
+        scopes: row.try_get("scopes")?,
+        created_at: row.try_get("token_created_at")?,
         user: User::from_row(&row)?,
     }))
 }
@@ -260,4 +291,63 @@ pub async fn active_counts(db: &Db) -> Result<std::collections::HashMap<i64, i64
     .fetch_all(&db.pool)
     .await?;
     Ok(rows.into_iter().collect())
+}
+
+/// Removes service scope `name` (`NAME` and `NAME:read`) from every token
+/// that carries it, in `tx`; an active token left with no scope is revoked
+/// (`by`, `cause`). Returns how many tokens changed and how many of them were
+/// revoked. A scope's tokens are found by a scan of the scopes column: a
+/// rare admin action.
+pub async fn drop_scope(
+    tx: &mut Transaction<'_, Any>,
+    db: &Db,
+    name: &str,
+    by: &str,
+    cause: &str,
+    now: i64,
+) -> Result<(u64, u64), sqlx::Error> {
+    let lock = match db.dialect {
+        Dialect::Sqlite => "",
+        Dialect::Postgres => " FOR UPDATE",
+    };
+    // LIKE may match more (`_` is a wildcard); the grants decide.
+    let rows: Vec<(i64, String, i64, String)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT id, scopes, revoked, search_text FROM access_tokens \
+         WHERE scopes LIKE $1 ORDER BY id{lock}"
+    )))
+    .bind(format!("%{name}%"))
+    .fetch_all(&mut **tx)
+    .await?;
+    let (mut changed, mut revoked) = (0, 0);
+    let mut gram_changes = Vec::new();
+    for (id, stored, was_revoked, text) in &rows {
+        let grants = Grants::from_stored(stored);
+        let left = grants.without(name);
+        if left == grants {
+            continue;
+        }
+        changed += 1;
+        if left.is_empty() && *was_revoked == 0 {
+            sqlx::query(
+                "UPDATE access_tokens SET scopes = '', revoked = 1, revoked_at = $1, \
+                 revoked_by = $2, revoke_cause = $3 WHERE id = $4",
+            )
+            .bind(now)
+            .bind(by)
+            .bind(cause)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+            gram_changes.push(GramChange::revoked(*id, text));
+            revoked += 1;
+        } else {
+            sqlx::query("UPDATE access_tokens SET scopes = $1 WHERE id = $2")
+                .bind(left.to_stored())
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    grams::apply(tx, &gram_changes).await?;
+    Ok((changed, revoked))
 }

@@ -8,8 +8,9 @@ use crate::model::{control_message, refused_control, Lines, TokenFilter, TOKEN_T
 use crate::server::auth_cache::{AuthCache, Verified};
 use crate::server::db::Db;
 use crate::server::error::ServiceError;
-use crate::server::identity::User;
 use crate::server::identity::{AuthError, Caller};
+use crate::server::scope::Grants;
+use crate::server::scopes::repo as scopes_repo;
 use crate::server::time::{iso, now_millis};
 use futures_util::{Stream, StreamExt};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,6 +33,9 @@ pub struct Tokens {
     /// Complete admin lists being read (see [`Tokens::admin_all`]).
     streams: Arc<Semaphore>,
 }
+
+/// Most scopes one token may name.
+pub const SCOPES_MAX: usize = 64;
 
 /// How many complete admin lists may be read at once: each holds a database
 /// connection for as long as its reader takes.
@@ -202,19 +206,45 @@ impl Tokens {
         t
     }
 
+    /// A GoCD token: `api` scope.
     pub async fn create(
         &self,
         caller: &Caller,
         description: &str,
     ) -> Result<(AccessToken, PlainToken), ServiceError> {
+        self.create_scoped(caller, description, None).await
+    }
+
+    /// A token with the scopes asked for (`None`: `api`, as GoCD's), each a
+    /// built-in scope or a service scope an admin defined.
+    pub async fn create_scoped(
+        &self,
+        caller: &Caller,
+        description: &str,
+        scopes: Option<&[String]>,
+    ) -> Result<(AccessToken, PlainToken), ServiceError> {
         caller.refuse_bearer()?;
         let description = Description::parse(description)?;
+        let grants = match scopes {
+            None => Grants::default_api(),
+            Some(raw) => {
+                if raw.len() > SCOPES_MAX {
+                    return Err(ServiceError::invalid(
+                        "scopes",
+                        format!("must name at most {SCOPES_MAX} scopes"),
+                    ));
+                }
+                let defined = scopes_repo::names(&self.db).await?;
+                Grants::parse(raw.iter().map(String::as_str), |n| defined.contains(n))?
+            }
+        };
         let plain = PlainToken::generate();
         let token = match repo::insert(
             &self.db,
             &plain.hash(),
             description.as_str(),
             &caller.user,
+            &grants,
             i64::from(self.max_active_per_user),
             now_millis(),
         )
@@ -224,8 +254,14 @@ impl Tokens {
             repo::Inserted::AtCap => return Err(too_many_active(self.max_active_per_user)),
             // Disabled or deleted since the caller was authenticated.
             repo::Inserted::UserGone => return Err(ServiceError::forbidden()),
+            repo::Inserted::ScopeGone => {
+                return Err(ServiceError::invalid(
+                    "scopes",
+                    "a scope it names was deleted meanwhile",
+                ))
+            }
         };
-        tracing::info!(token_id = token.id, user = %caller.user.login_name, "access token created");
+        tracing::info!(token_id = token.id, user = %caller.user.login_name, scopes = %grants.to_stored(), "access token created");
         Ok((token, plain))
     }
 
@@ -420,16 +456,24 @@ impl Tokens {
         self.revoke(id, None, &caller.user.login_name, cause).await
     }
 
-    /// What a presented Bearer token proves. Malformed tokens (wrong prefix,
-    /// length or checksum) never get here: `PlainToken::parse` refuses them
-    /// where the header is read. A valid one is looked up by its hash, unless it was verified moments ago and nothing
-    /// that could refuse it has changed since (see `auth_cache`).
-    pub async fn authenticate(&self, token: &PlainToken) -> Result<User, AuthError> {
+    /// What a presented Bearer token proves, recorded as a use of it (the
+    /// API, forward-auth). See [`Tokens::verify`].
+    pub async fn authenticate(&self, token: &PlainToken) -> Result<Verified, AuthError> {
+        let verified = self.verify(token).await?;
+        self.last_used.record(verified.token_id, now_millis());
+        Ok(verified)
+    }
+
+    /// What a presented token proves, without recording a use (introspection).
+    /// Malformed tokens (wrong prefix, length or checksum) never get here:
+    /// `PlainToken::parse` refuses them where the header is read. A valid one
+    /// is looked up by its hash, unless it was verified moments ago and
+    /// nothing that could refuse it has changed since (see `auth_cache`).
+    pub async fn verify(&self, token: &PlainToken) -> Result<Verified, AuthError> {
         let hash = token.hash();
         let cache = &self.cache;
         if let Some(hit) = cache.get(&hash.0) {
-            self.last_used.record(hit.token_id, now_millis());
-            return Ok(hit.user);
+            return Ok(hit);
         }
         let epoch = cache.epoch();
         self.lookups.fetch_add(1, Ordering::Relaxed);
@@ -450,15 +494,13 @@ impl Tokens {
         if !row.user.enabled {
             return Err(AuthError::Disabled);
         }
-        self.last_used.record(row.token_id, now_millis());
-        cache.insert(
-            epoch,
-            hash.0,
-            Verified {
-                token_id: row.token_id,
-                user: row.user.clone(),
-            },
-        );
-        Ok(row.user)
+        let verified = Verified {
+            token_id: row.token_id,
+            user: row.user,
+            grants: Grants::from_stored(&row.scopes),
+            created_at: row.created_at,
+        };
+        cache.insert(epoch, hash.0, verified.clone());
+        Ok(verified)
     }
 }
