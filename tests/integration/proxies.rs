@@ -96,6 +96,7 @@ const NGINX_VERIFY: &str = r#"proxy_pass_request_body off;
 proxy_set_header Content-Length "";
 proxy_set_header X-Original-Method $request_method;
 proxy_set_header X-Original-URI $request_uri;
+proxy_set_header X-Forwarded-For $remote_addr;
 proxy_http_version 1.1;
 proxy_set_header Connection "";
 "#;
