@@ -4,7 +4,7 @@
 #[cfg(feature = "ssr")]
 use crate::model::answer;
 use crate::model::{
-    AdminTokenPage, AppError, CreatedToken, TokenFilter, TokenView, UserRow, UserView,
+    AdminTokenPage, AppError, CreatedToken, ScopeView, TokenFilter, TokenView, UserRow, UserView,
 };
 use leptos::prelude::*;
 
@@ -29,16 +29,62 @@ pub async fn list_tokens(filter: TokenFilter) -> Result<Vec<TokenView>, AppError
     .await
 }
 
-/// Mints a token; the secret is in the answer, this one time.
+/// Mints a token with the scopes chosen (`None`: `api`); the secret is in
+/// the answer, this one time.
 #[server(prefix = "/go/fn", endpoint = "create_token")]
-pub async fn create_token(description: String) -> Result<CreatedToken, AppError> {
+pub async fn create_token(
+    description: String,
+    scopes: Option<Vec<String>>,
+) -> Result<CreatedToken, AppError> {
     answer(async move {
         let (state, caller) = crate::server::auth::require_page_caller().await?;
-        let (token, plain) = state.tokens.create(&caller, &description).await?;
+        let created = state
+            .tokens
+            .create_scoped(&caller, &description, scopes.as_deref());
+        let (token, plain) = created.await?;
         Ok(CreatedToken {
             token: token.view(),
             secret: plain.expose().to_string(),
         })
+    })
+    .await
+}
+
+/// The service scopes a token may be granted (for the Generate dialog).
+#[server(prefix = "/go/fn", endpoint = "list_scopes")]
+pub async fn list_scopes() -> Result<Vec<ScopeView>, AppError> {
+    answer(async move {
+        let (state, _caller) = crate::server::auth::require_page_caller().await?;
+        let scopes = crate::server::scopes::available(&state.db).await?;
+        Ok(scopes.iter().map(|s| s.view()).collect())
+    })
+    .await
+}
+
+/// Admin: defines a service scope.
+#[server(prefix = "/go/fn", endpoint = "admin_add_scope")]
+pub async fn admin_add_scope(name: String, description: String) -> Result<ScopeView, AppError> {
+    answer(async move {
+        use crate::server::users::Actor;
+        let (state, caller) = crate::server::auth::require_page_caller().await?;
+        let actor = Actor::from(caller);
+        let scope = crate::server::scopes::add(&state.db, &actor, &name, &description);
+        Ok(scope.await?.view())
+    })
+    .await
+}
+
+/// Admin: deletes a service scope; answers (tokens it was removed from,
+/// tokens revoked because it was their last scope).
+#[server(prefix = "/go/fn", endpoint = "admin_delete_scope")]
+pub async fn admin_delete_scope(name: String) -> Result<(u64, u64), AppError> {
+    answer(async move {
+        use crate::server::users::Actor;
+        let (state, caller) = crate::server::auth::require_page_caller().await?;
+        let actor = Actor::from(caller);
+        let done = crate::server::scopes::delete(&state.db, &state.auth_cache, &actor, &name);
+        let done = done.await?;
+        Ok((done.tokens, done.revoked))
     })
     .await
 }

@@ -43,6 +43,7 @@ fn Menus(user: UserView) -> impl IntoView {
                     <span class="menu-heading">"Security"</span>
                     <a href="/go/admin/admin_access_tokens">"Access Tokens Management"</a>
                     <a href="/go/admin/users">"Users"</a>
+                    <a href="/go/admin/scopes">"Scopes"</a>
                 </div>
             </div>
         }
@@ -244,5 +245,15 @@ pub fn RevokeDialog(
                 </div>
             </form>
         </Modal>
+    }
+}
+
+/// A token's scopes, as chips.
+#[component]
+pub fn ScopeChips(scopes: Vec<String>) -> impl IntoView {
+    view! {
+        <span class="chips" data-testid="scopes">
+            {scopes.into_iter().map(|s| view! { <span class="chip">{s}</span> }).collect_view()}
+        </span>
     }
 }

@@ -141,6 +141,13 @@ pub const COUNT_CAP: i64 = 100;
 /// Rows per page of the admin list.
 pub const ADMIN_PAGE_SIZE: i64 = 50;
 
+/// A service scope an admin defined (tokens may be granted `NAME` or `NAME:read`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeView {
+    pub name: String,
+    pub description: String,
+}
+
 /// A user on the Users page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserRow {

@@ -3,7 +3,7 @@
 
 use crate::api::admin_list_tokens;
 use crate::components::{
-    ErrorText, Flash, FlashKind, FlashMessage, LastUsed, LocalTime, RevokeDialog,
+    ErrorText, Flash, FlashKind, FlashMessage, LastUsed, LocalTime, RevokeDialog, ScopeChips,
 };
 use crate::model::{AdminTokenPage, AppError, TokenFilter, TokenView, COUNT_CAP};
 use leptos::prelude::*;
@@ -225,7 +225,7 @@ fn AdminTable(
         view! {
             <tr data-token-id=t.id>
                 <td>{t.username}{deleted.then(|| view! { " " <span class="badge">"user deleted"</span> })}</td>
-                <td class="description">{t.description}</td>
+                <td class="description">{t.description}<ScopeChips scopes=t.scopes /></td>
                 <td><LocalTime iso=t.created_at /></td>
                 <td><LastUsed at=t.last_used_at /></td>
                 {if revoked_tab {

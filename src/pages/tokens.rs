@@ -1,11 +1,11 @@
 //! Personal Access Tokens (user menu): generate, list in two tabs, revoke.
 
-use crate::api::{create_token, list_tokens};
+use crate::api::{create_token, list_scopes, list_tokens};
 use crate::components::{
     CopyButton, CurrentUser, ErrorText, Flash, FlashKind, FlashMessage, LastUsed, LocalTime, Modal,
-    RevokeDialog,
+    RevokeDialog, ScopeChips,
 };
-use crate::model::{TokenFilter, TokenView, TOKEN_TEXT_MAX};
+use crate::model::{AppError, ScopeView, TokenFilter, TokenView, TOKEN_TEXT_MAX};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -129,7 +129,7 @@ fn ActiveTable(tokens: Vec<TokenView>, revoking: RwSignal<Option<TokenView>>) ->
                     let for_dialog = t.clone();
                     view! {
                         <tr data-token-id=t.id>
-                            <td class="description">{t.description}</td>
+                            <td class="description">{t.description}<ScopeChips scopes=t.scopes /></td>
                             <td><LocalTime iso=t.created_at /></td>
                             <td><LastUsed at=t.last_used_at /></td>
                             <td class="actions">
@@ -165,7 +165,7 @@ fn RevokedTable(tokens: Vec<TokenView>, viewer: String) -> impl IntoView {
                     };
                     view! {
                         <tr data-token-id=t.id>
-                            <td class="description">{t.description}</td>
+                            <td class="description">{t.description}<ScopeChips scopes=t.scopes /></td>
                             <td><LocalTime iso=t.created_at /></td>
                             <td><LastUsed at=t.last_used_at /></td>
                             <td>{by}</td>
@@ -186,10 +186,13 @@ fn CreateDialog(
     #[prop(into)] on_created: Callback<()>,
 ) -> impl IntoView {
     let description = RwSignal::new(String::new());
-    let create = Action::new(move |d: &String| {
-        let d = d.clone();
+    // The grants chosen: `api` unless the user picks otherwise.
+    let grants = RwSignal::new(vec!["api".to_string()]);
+    let services = Resource::new(|| (), |_| list_scopes());
+    let create = Action::new(move |(d, g): &(String, Vec<String>)| {
+        let (d, g) = (d.clone(), g.clone());
         async move {
-            let result = create_token(d).await;
+            let result = create_token(d, Some(g)).await;
             if result.is_ok() {
                 on_created.run(());
             }
@@ -199,7 +202,7 @@ fn CreateDialog(
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if !create.pending().get_untracked() {
-            create.dispatch(description.get_untracked());
+            create.dispatch((description.get_untracked(), grants.get_untracked()));
         }
     };
     view! {
@@ -233,6 +236,7 @@ fn CreateDialog(
                                     placeholder="What's this token for?" required
                                     prop:value=move || description.get()
                                     on:input=move |ev| description.set(event_target_value(&ev))></textarea>
+                                <ScopePicker grants services />
                             </div>
                             <div class="modal-footer">
                                 <button type="button" class="secondary" on:click=move |_| on_close.run(())>"Cancel"</button>
@@ -245,6 +249,67 @@ fn CreateDialog(
                 }
             }}
         </Modal>
+    }
+}
+
+/// The scopes of a new token: the built-in ones as checkboxes, each service
+/// scope as none, read-only (`NAME:read`) or full (`NAME`).
+#[component]
+fn ScopePicker(
+    grants: RwSignal<Vec<String>>,
+    services: Resource<Result<Vec<ScopeView>, AppError>>,
+) -> impl IntoView {
+    let set = move |remove: Vec<String>, add: Option<String>| {
+        grants.update(|g| {
+            g.retain(|x| !remove.contains(x));
+            if let Some(a) = add {
+                g.push(a);
+            }
+        })
+    };
+    let builtin = [
+        ("api", "API: tollgate's own API"),
+        ("read_api", "Read API: GET and HEAD only"),
+        ("introspect", "Introspect: may check other tokens"),
+    ];
+    view! {
+        <fieldset class="scopes" data-testid="scope-picker">
+            <legend>"Scopes"</legend>
+            {builtin.into_iter().map(|(name, label)| view! {
+                <label class="check">
+                    <input type="checkbox" name="scope" value=name
+                        prop:checked=move || grants.with(|g| g.iter().any(|x| x == name))
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            set(vec![name.to_string()], on.then(|| name.to_string()));
+                        } />
+                    " " {label}
+                </label>
+            }).collect_view()}
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    services.await.unwrap_or_default().into_iter().map(|s| {
+                        let name = s.name.clone();
+                        let read = format!("{name}:read");
+                        let id = format!("scope-{name}");
+                        let both = vec![name.clone(), read.clone()];
+                        view! {
+                            <label class="service" for=id.clone()>
+                                <span class="chip">{s.name.clone()}</span> " " {s.description}
+                            </label>
+                            <select id=id data-scope=s.name on:change=move |ev| {
+                                let v = event_target_value(&ev);
+                                set(both.clone(), (!v.is_empty()).then_some(v));
+                            }>
+                                <option value="">"No access"</option>
+                                <option value=read.clone()>"Read only"</option>
+                                <option value=name.clone()>"Full access"</option>
+                            </select>
+                        }
+                    }).collect_view()
+                })}
+            </Transition>
+        </fieldset>
     }
 }
 

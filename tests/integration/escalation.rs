@@ -184,6 +184,12 @@ async fn no_server_function_accepts_a_bearer_token() {
             "login_name=alice&enabled=false".to_string(),
         ),
         ("delete_user", "login_name=alice".to_string()),
+        ("list_scopes", String::new()),
+        (
+            "admin_add_scope",
+            "name=evil&description=minted".to_string(),
+        ),
+        ("admin_delete_scope", "name=evil".to_string()),
     ];
     for (endpoint, form) in calls {
         let req = Request::builder()

@@ -22,6 +22,15 @@ pub struct Scope {
     pub created_at: i64,
 }
 
+impl Scope {
+    pub fn view(&self) -> crate::model::ScopeView {
+        crate::model::ScopeView {
+            name: self.name.clone(),
+            description: self.description.clone(),
+        }
+    }
+}
+
 /// What deleting a scope did to the tokens that carried it.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Deleted {
@@ -43,6 +52,12 @@ fn require_admin(actor: &Actor) -> Result<(), ServiceError> {
 fn not_found(name: &str) -> ServiceError {
     let shown: String = name.chars().take(64).collect();
     ServiceError::NotFound(format!("Scope '{shown}' was not found!"))
+}
+
+/// The scopes a signed-in user may grant their own tokens: every service
+/// scope (the pages ask with the session only, never a token).
+pub async fn available(db: &Db) -> Result<Vec<Scope>, ServiceError> {
+    Ok(repo::list(db).await?)
 }
 
 pub async fn list(db: &Db, actor: &Actor) -> Result<Vec<Scope>, ServiceError> {
