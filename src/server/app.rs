@@ -6,7 +6,7 @@ use crate::model::{HOME_PATH, INTROSPECT_PATH, LOGIN_SUBMIT_PATH, LOGOUT_PATH, V
 use crate::server::auth::web;
 use crate::server::guard;
 use crate::server::state::AppState;
-use crate::server::{assets, gate, rest};
+use crate::server::{assets, gate, health, rest};
 use axum::middleware::from_fn_with_state;
 use axum::response::Redirect;
 use axum::routing::{any, get, post};
@@ -48,6 +48,8 @@ pub fn build_router(state: AppState) -> Router {
 
     Router::new()
         .route("/", get(|| async { Redirect::to(HOME_PATH) }))
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
         .merge(rest::router())
         .route(VERIFY_PATH, any(gate::verify))
         .route(INTROSPECT_PATH, post(gate::introspect))

@@ -128,6 +128,31 @@ impl Db {
         }
     }
 
+    /// Whether the database answers and has every migration of this build
+    /// applied; the reason when not (for `/readyz`).
+    pub async fn ready(&self) -> Result<(), String> {
+        let latest = match self.dialect {
+            Dialect::Sqlite => sqlx::migrate!("migrations/sqlite"),
+            Dialect::Postgres => sqlx::migrate!("migrations/postgres"),
+        }
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0);
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| format!("the database does not answer: {e}"))?;
+        match applied {
+            Some(v) if v >= latest => Ok(()),
+            v => Err(format!(
+                "the database schema is at migration {}, this build needs {latest}",
+                v.unwrap_or(0)
+            )),
+        }
+    }
+
     /// Applies pending migrations, saying so first: the first start after an
     /// upgrade may rebuild an index over every token (about two minutes per
     /// million tokens on SQLite).

@@ -11,6 +11,7 @@ pub mod dev;
 pub mod error;
 pub mod gate;
 pub mod guard;
+pub mod health;
 pub mod identity;
 pub mod rest;
 pub mod scope;

@@ -10,6 +10,7 @@ mod faults;
 mod fuzz;
 mod gocd_fidelity;
 mod hardening;
+mod health;
 mod input_limits;
 mod notify;
 mod proxies;
