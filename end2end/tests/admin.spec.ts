@@ -33,7 +33,7 @@ test("the admin searches as they type, on the server, without a reload", async (
   await expect(page.getByRole("heading", { name: "Access Tokens Management" })).toBeVisible();
   await page.evaluate(() => ((window as any).__sameDocument = true));
 
-  const search = page.getByPlaceholder("Search tokens");
+  const search = page.getByLabel("Search tokens");
   const rows = page.getByTestId("active-tokens").locator("tbody tr");
   await search.fill(marker.toUpperCase());
   await expect(rows).toHaveCount(3);
@@ -48,10 +48,10 @@ test("the admin searches as they type, on the server, without a reload", async (
   // The query lives in the URL: a reload shows the same result.
   await page.reload();
   await waitForHydration(page);
-  await expect(page.getByPlaceholder("Search tokens")).toHaveValue(`${marker} be`);
+  await expect(page.getByLabel("Search tokens")).toHaveValue(`${marker} be`);
   await expect(page.getByTestId("active-tokens").locator("tbody tr")).toHaveCount(1);
 
-  await page.getByPlaceholder("Search tokens").fill(`${marker} nothing like it`);
+  await page.getByLabel("Search tokens").fill(`${marker} nothing like it`);
   await expect(page.getByText("There are no active tokens matching your search query.")).toBeVisible();
 });
 
@@ -59,7 +59,7 @@ test("the admin revokes another user's token and that user sees it revoked", asy
   const marker = `rvk${Date.now()}`;
   const owner = await userWithTokens(request, "owner", [`${marker} deploy key`]);
   await login(page, "admin", ADMIN_PASSWORD, "/go/admin/admin_access_tokens");
-  await page.getByPlaceholder("Search tokens").fill(marker);
+  await page.getByLabel("Search tokens").fill(marker);
   const row = page.getByTestId("active-tokens").getByRole("row", { name: new RegExp(marker) });
   await expect(row).toContainText(owner.name);
   await row.getByRole("button", { name: "Revoke" }).click();

@@ -110,7 +110,7 @@ pub fn AdminTokensPage() -> impl IntoView {
         <Title text="Access Tokens Management - tollgate" />
         <div class="page-title">
             <h1>"Access Tokens Management"</h1>
-            <input type="search" class="search" placeholder="Search tokens" aria-label="Search tokens"
+            <input type="search" class="search" placeholder="Search description, user or scope" aria-label="Search tokens"
                 maxlength="256" prop:value=move || typed.get() on:input=on_input />
         </div>
         <Flash message=flash />

@@ -3,6 +3,7 @@
 
 use crate::server::db::Db;
 use crate::server::error::ServiceError;
+use crate::server::scope;
 use crate::server::time::now_millis;
 use crate::server::tokens::search::grams::{self, GramChange};
 use crate::server::users::password;
@@ -192,7 +193,7 @@ pub async fn bulk_insert(
             .bind(&r.description)
             .bind(r.user_id)
             .bind(&r.username)
-            .bind(grams::search_text(&r.description, &r.username))
+            .bind(grams::search_text(&r.description, &r.username, scope::API))
             .bind(r.created_at)
             .bind(i64::from(r.revoked_at.is_some()))
             .bind(r.revoked_at)

@@ -474,3 +474,39 @@ async fn deleting_a_scope_narrows_tokens_and_revokes_those_left_with_none() {
         .ids();
     assert_eq!(found, vec![only]);
 }
+
+#[tokio::test]
+async fn the_admin_search_matches_scope_names_and_forgets_deleted_ones() {
+    let app = TestApp::new().await;
+    let admin = Auth::admin();
+    app.add_scope(&admin, "wiki", "Wiki").await;
+    app.add_scope(&admin, "metrics", "Metrics").await;
+    let (wiki, _) = app
+        .create_scoped_token(&admin, "alpha", &["wiki:read"])
+        .await;
+    let (metrics, _) = app
+        .create_scoped_token(&admin, "beta", &["api", "metrics"])
+        .await;
+    let (plain, _) = app.create_token(&admin, "gamma").await;
+    let search = |q: &'static str| {
+        let app = &app;
+        let admin = &admin;
+        async move {
+            app.admin_tokens(admin, &format!("?filter=all&page_size=10&q={q}"))
+                .await
+                .ids()
+        }
+    };
+    assert_eq!(search("wiki").await, vec![wiki]);
+    assert_eq!(search("METR").await, vec![metrics], "case folds");
+    assert_eq!(search("%3Aread").await, vec![wiki]);
+    assert_eq!(search("wi").await, vec![wiki], "a short term, through token_grams");
+    assert_eq!(search("api").await, vec![plain, metrics], "the default scope too");
+    app.delete_scope(&admin, "wiki").await;
+    app.delete_scope(&admin, "metrics").await;
+    assert_eq!(search("wiki").await, Vec::<i64>::new());
+    assert_eq!(search("wi").await, Vec::<i64>::new());
+    assert_eq!(search("metr").await, Vec::<i64>::new());
+    assert_eq!(search("api").await, vec![plain, metrics]);
+    assert_eq!(search("alpha").await, vec![wiki], "its other lines stay searchable");
+}

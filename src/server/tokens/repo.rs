@@ -40,7 +40,8 @@ pub async fn insert(
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ",
         columns!()
     );
-    let text = grams::search_text(description, &user.login_name);
+    let stored = grants.to_stored();
+    let text = grams::search_text(description, &user.login_name, &stored);
     let mut tx = db.begin_write().await?;
     let lock = match db.dialect {
         Dialect::Sqlite => "",
@@ -93,7 +94,7 @@ pub async fn insert(
         .bind(&user.login_name)
         .bind(&text)
         .bind(now)
-        .bind(grants.to_stored())
+        .bind(&stored)
         .fetch_one(&mut *tx)
         .await?;
     grams::apply(&mut tx, &[GramChange::inserted(token.id, &text, false)]).await?;
@@ -311,43 +312,58 @@ pub async fn drop_scope(
         Dialect::Postgres => " FOR UPDATE",
     };
     // LIKE may match more (`_` is a wildcard); the grants decide.
-    let rows: Vec<(i64, String, i64, String)> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT id, scopes, revoked, search_text FROM access_tokens \
-         WHERE scopes LIKE $1 ORDER BY id{lock}"
-    )))
-    .bind(format!("%{name}%"))
-    .fetch_all(&mut **tx)
-    .await?;
+    let rows: Vec<(i64, String, i64, String, String, String)> =
+        sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT id, scopes, revoked, search_text, description, username FROM access_tokens \
+             WHERE scopes LIKE $1 ORDER BY id{lock}"
+        )))
+        .bind(format!("%{name}%"))
+        .fetch_all(&mut **tx)
+        .await?;
     let (mut changed, mut revoked) = (0, 0);
-    let mut gram_changes = Vec::new();
-    for (id, stored, was_revoked, text) in &rows {
+    let mut texts = Vec::new();
+    for (id, stored, was_revoked, old_text, description, username) in &rows {
         let grants = Grants::from_stored(stored);
         let left = grants.without(name);
         if left == grants {
             continue;
         }
         changed += 1;
-        if left.is_empty() && *was_revoked == 0 {
+        let left = left.to_stored();
+        let text = grams::search_text(description, username, &left);
+        let revoke = left.is_empty() && *was_revoked == 0;
+        if revoke {
             sqlx::query(
-                "UPDATE access_tokens SET scopes = '', revoked = 1, revoked_at = $1, \
-                 revoked_by = $2, revoke_cause = $3 WHERE id = $4",
+                "UPDATE access_tokens SET scopes = '', search_text = $1, revoked = 1, \
+                 revoked_at = $2, revoked_by = $3, revoke_cause = $4 WHERE id = $5",
             )
+            .bind(&text)
             .bind(now)
             .bind(by)
             .bind(cause)
             .bind(id)
             .execute(&mut **tx)
             .await?;
-            gram_changes.push(GramChange::revoked(*id, text));
             revoked += 1;
         } else {
-            sqlx::query("UPDATE access_tokens SET scopes = $1 WHERE id = $2")
-                .bind(left.to_stored())
+            sqlx::query("UPDATE access_tokens SET scopes = $1, search_text = $2 WHERE id = $3")
+                .bind(&left)
+                .bind(&text)
                 .bind(id)
                 .execute(&mut **tx)
                 .await?;
         }
+        texts.push((*id, old_text, *was_revoked != 0, text, revoke || *was_revoked != 0));
     }
+    let gram_changes: Vec<GramChange> = texts
+        .iter()
+        .flat_map(|(id, old, was, new, now_revoked)| {
+            [
+                GramChange::removed(*id, old, *was),
+                GramChange::inserted(*id, new, *now_revoked),
+            ]
+        })
+        .collect();
     grams::apply(tx, &gram_changes).await?;
     Ok((changed, revoked))
 }

@@ -13,13 +13,15 @@ pub const BLOCK_SHIFT: u32 = 10;
 /// Token ids per block of `token_grams`.
 pub const BLOCK_SIZE: i64 = 1 << BLOCK_SHIFT;
 
-/// What substring search looks in: lower-cased here, in Rust, so that case
-/// folding is Unicode-aware and identical on every backend.
-pub fn search_text(description: &str, username: &str) -> String {
+/// What substring search looks in: the description, the username and the
+/// stored scopes (`api grafana:read`), one a line, lower-cased here, in Rust,
+/// so that case folding is Unicode-aware and identical on every backend.
+pub fn search_text(description: &str, username: &str, scopes: &str) -> String {
     format!(
-        "{}\n{}",
+        "{}\n{}\n{}",
         description.to_lowercase(),
-        username.to_lowercase()
+        username.to_lowercase(),
+        scopes.to_lowercase()
     )
 }
 
@@ -110,6 +112,17 @@ impl<'a> GramChange<'a> {
             revoked: 1,
         }
     }
+
+    /// A token's old search text taken away (its new one is `inserted`).
+    pub fn removed(id: i64, text: &'a str, revoked: bool) -> Self {
+        let revoked = i64::from(revoked);
+        GramChange {
+            id,
+            text,
+            active: revoked - 1,
+            revoked: -revoked,
+        }
+    }
 }
 
 /// Applies token inserts and revokes to `token_grams`, in the caller's
@@ -158,11 +171,14 @@ mod tests {
 
     #[test]
     fn grams_are_the_distinct_one_and_two_character_substrings_of_each_line() {
-        let text = search_text("Café ab", "Bo");
+        let text = search_text("Café ab", "Bo", "api");
         let g: Vec<&str> = grams(&text).into_iter().collect();
         assert_eq!(
             g,
-            [" ", " a", "a", "ab", "af", "b", "bo", "c", "ca", "f", "fé", "o", "é", "é "]
+            [
+                " ", " a", "a", "ab", "af", "ap", "b", "bo", "c", "ca", "f", "fé", "i", "o", "p",
+                "pi", "é", "é "
+            ]
         );
         let g: Vec<&str> = grams("日本\n日").into_iter().collect();
         assert_eq!(g, ["日", "日本", "本"]);
@@ -204,6 +220,8 @@ mod tests {
         for sql in [
             include_str!("../../../../migrations/sqlite/0003_token_grams.sql"),
             include_str!("../../../../migrations/postgres/0003_token_grams.sql"),
+            include_str!("../../../../migrations/sqlite/0005_scope_search.sql"),
+            include_str!("../../../../migrations/postgres/0005_scope_search.sql"),
         ] {
             assert!(sql.contains(&shift), "a migration blocks ids otherwise");
         }
