@@ -4,7 +4,8 @@
 #[cfg(feature = "ssr")]
 use crate::model::answer;
 use crate::model::{
-    AdminTokenPage, AppError, CreatedToken, ScopeView, TokenFilter, TokenView, UserRow, UserView,
+    AdminTokenPage, AppError, CreatedToken, LifetimePolicy, ScopeView, TokenFilter, TokenView,
+    UserRow, UserView,
 };
 use leptos::prelude::*;
 
@@ -29,22 +30,64 @@ pub async fn list_tokens(filter: TokenFilter) -> Result<Vec<TokenView>, AppError
     .await
 }
 
-/// Mints a token with the scopes chosen (`None`: `api`); the secret is in
+/// Mints a token with the scopes chosen (`None`: `api`), the networks
+/// (`None`: anywhere) and an expiry: `expires_at` (as the REST API takes
+/// it), or `expires_in_days` from now, or `expires_on` (`YYYY-MM-DD`, through
+/// the end of that day, UTC); none of them: the policy's. The secret is in
 /// the answer, this one time.
 #[server(prefix = "/go/fn", endpoint = "create_token")]
 pub async fn create_token(
     description: String,
     scopes: Option<Vec<String>>,
+    expires_at: Option<String>,
+    expires_in_days: Option<u32>,
+    expires_on: Option<String>,
+    allowed_cidrs: Option<Vec<String>>,
 ) -> Result<CreatedToken, AppError> {
     answer(async move {
+        use crate::server::time::{iso, now_millis, DAY_MILLIS};
         let (state, caller) = crate::server::auth::require_page_caller().await?;
-        let created = state
-            .tokens
-            .create_scoped(&caller, &description, scopes.as_deref());
-        let (token, plain) = created.await?;
+        let expires_at = expires_at
+            .or_else(|| expires_in_days.map(|d| iso(now_millis() + i64::from(d) * DAY_MILLIS)))
+            .or_else(|| expires_on.map(|day| format!("{}T23:59:59Z", day.trim())));
+        let ask = crate::server::tokens::service::TokenRequest {
+            description,
+            scopes,
+            expires_at,
+            allowed_cidrs,
+        };
+        let (token, plain) = state.tokens.create_with(&caller, &ask).await?;
         Ok(CreatedToken {
             token: token.view(),
             secret: plain.expose().to_string(),
+        })
+    })
+    .await
+}
+
+/// Replaces one of the caller's tokens with a new one like it (Regenerate);
+/// the new secret is in the answer, this one time.
+#[server(prefix = "/go/fn", endpoint = "rotate_token")]
+pub async fn rotate_token(id: i64) -> Result<CreatedToken, AppError> {
+    answer(async move {
+        let (state, caller) = crate::server::auth::require_page_caller().await?;
+        let (token, plain) = state.tokens.rotate_own(&caller, id).await?;
+        Ok(CreatedToken {
+            token: token.view(),
+            secret: plain.expose().to_string(),
+        })
+    })
+    .await
+}
+
+/// The token lifetime policy in force (for the Generate dialog and the
+/// admin tokens page).
+#[server(prefix = "/go/fn", endpoint = "token_policy")]
+pub async fn token_policy() -> Result<LifetimePolicy, AppError> {
+    answer(async move {
+        let (state, _caller) = crate::server::auth::require_page_caller().await?;
+        Ok(LifetimePolicy {
+            max_days: state.tokens.lifetime().max_days,
         })
     })
     .await

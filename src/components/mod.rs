@@ -257,3 +257,90 @@ pub fn ScopeChips(scopes: Vec<String>) -> impl IntoView {
         </span>
     }
 }
+
+/// When a token expires: "Expires in 12 days" or "Expired 3 days ago" (the
+/// exact local time on hover), or "Never". The server renders the UTC time,
+/// which hydration then replaces with words.
+#[component]
+pub fn Expiry(at: Option<String>) -> impl IntoView {
+    let Some(at) = at else {
+        return view! { <span class="muted expiry">"Never"</span> }.into_any();
+    };
+    let text = RwSignal::new(at.clone());
+    let title = RwSignal::new(at.clone());
+    #[cfg(any(feature = "hydrate", feature = "csr"))]
+    {
+        let at = at.clone();
+        Effect::new(move |_| {
+            let when = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&at)).get_time();
+            if !when.is_nan() {
+                text.set(crate::model::expiry_in_words(when - js_sys::Date::now()));
+                title.set(local_time(&at));
+            }
+        });
+    }
+    view! {
+        <time class="expiry" datetime=at title=move || title.get() data-testid="expiry">
+            {move || text.get()}
+        </time>
+    }
+    .into_any()
+}
+
+/// A new token's secret, shown this one time (Generate and Regenerate).
+#[component]
+pub fn NewTokenBody(created: crate::model::CreatedToken) -> impl IntoView {
+    view! {
+        <p class="warning" role="status">
+            <strong>"Make sure you copy the token now. It will not be shown again."</strong>
+        </p>
+        <label for="new-token">"Your new token"</label>
+        <div class="token-box">
+            <input id="new-token" type="text" readonly value=created.secret.clone()
+                data-testid="new-token" on:focus=move |ev| select_target(&ev) />
+            <CopyButton text=created.secret.clone() />
+        </div>
+        <p class="muted">"For: " {created.token.description.clone()}</p>
+        <p class="muted">"Expires: " <Expiry at=created.token.expires_at.clone() /></p>
+    }
+}
+
+fn select_target(ev: &leptos::ev::FocusEvent) {
+    #[cfg(any(feature = "hydrate", feature = "csr"))]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        {
+            input.select();
+        }
+    }
+    #[cfg(not(any(feature = "hydrate", feature = "csr")))]
+    let _ = ev;
+}
+
+/// Where a token was used from, and the networks it is limited to: a row's
+/// expandable details.
+#[component]
+pub fn TokenDetails(token: TokenView) -> impl IntoView {
+    let limited = !token.allowed_cidrs.is_empty();
+    let ips = token.last_used_ips.join(", ");
+    view! {
+        {limited.then(|| view! {
+            <span class="badge" title=token.allowed_cidrs.join(", ") data-testid="allowlisted">"network-limited"</span>
+        })}
+        <details class="token-details">
+            <summary>"Details"</summary>
+            <dl>
+                <dt>"Used from"</dt>
+                <dd data-testid="last-used-ips">{if ips.is_empty() { "Not used yet".to_string() } else { ips }}</dd>
+                <dt>"Last user agent"</dt>
+                <dd>{token.last_used_user_agent.unwrap_or_else(|| "Unknown".into())}</dd>
+                <dt>"Allowed networks"</dt>
+                <dd>{if limited { token.allowed_cidrs.join(", ") } else { "Anywhere".into() }}</dd>
+                {token.rotated_from.map(|id| view! { <dt>"Rotated from"</dt><dd>"Token " {id}</dd> })}
+            </dl>
+        </details>
+    }
+}

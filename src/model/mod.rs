@@ -115,6 +115,20 @@ pub struct TokenView {
     /// What the token opens: `api`, `read_api`, `introspect`, `NAME` or
     /// `NAME:read` (tollgate's addition; GoCD's tokens are all `api`).
     pub scopes: Vec<String>,
+    /// When it stops working (ISO-8601 UTC); `None`: never.
+    pub expires_at: Option<String>,
+    /// Not revoked, but past its expiry.
+    pub expired: bool,
+    /// Active, and expires within [`EXPIRY_WARNING_DAYS`] (for the pages'
+    /// warning; not in the REST API).
+    pub expires_soon: bool,
+    /// The token this one replaced by rotation.
+    pub rotated_from: Option<i64>,
+    /// The last distinct client addresses it was used from, newest first.
+    pub last_used_ips: Vec<String>,
+    pub last_used_user_agent: Option<String>,
+    /// Networks it may be used from; empty: anywhere.
+    pub allowed_cidrs: Vec<String>,
 }
 
 /// A token just created: the only time the secret leaves the server.
@@ -131,7 +145,15 @@ pub struct AdminTokenPage {
     /// Where the next page starts; `None` on the last page.
     pub next: Option<String>,
     /// Matches per tab, capped at [`COUNT_CAP`]; only on the first page.
-    pub counts: Option<(i64, i64)>,
+    pub counts: Option<TabCounts>,
+}
+
+/// How many tokens each tab of a list holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TabCounts {
+    pub active: i64,
+    pub expired: i64,
+    pub revoked: i64,
 }
 
 /// Counts at this or above are shown as "100+": enough to say "refine the
@@ -166,6 +188,8 @@ pub enum TokenFilter {
     #[default]
     Active,
     Revoked,
+    /// Past their expiry and never revoked (tollgate's addition).
+    Expired,
     All,
 }
 
@@ -176,15 +200,85 @@ impl TokenFilter {
         match raw.map(str::trim).unwrap_or("") {
             "" | "active" => Ok(TokenFilter::Active),
             "revoked" => Ok(TokenFilter::Revoked),
+            "expired" => Ok(TokenFilter::Expired),
             "all" => Ok(TokenFilter::All),
             other => {
                 let shown: String = other.chars().filter(|c| !c.is_control()).take(64).collect();
+                // GoCD's message, word for word (it predates `expired`).
                 Err(format!(
                     "Value `{shown}` is not allowed for query parameter named `filter`. Valid values are active, all, revoked."
                 ))
             }
         }
     }
+}
+
+/// Most networks one token's allowlist may name.
+pub const ALLOWED_CIDRS_MAX: usize = 20;
+/// The expiry choices the Generate dialog offers, in days.
+pub const EXPIRY_PRESETS_DAYS: [u32; 5] = [7, 30, 60, 90, 365];
+/// Tokens expiring this soon are named in the tokens page's banner.
+pub const EXPIRY_WARNING_DAYS: i64 = 7;
+
+/// One entry of a token's network allowlist: `10.0.0.0/8`, `2001:db8::/32`,
+/// or a bare address (one host). The address and prefix length, or `None`.
+/// The one parser of entries: the server's allowlist and the Generate
+/// dialog's check as you type both use it.
+pub fn parse_network(entry: &str) -> Option<(std::net::IpAddr, u8)> {
+    let entry = entry.trim();
+    let (addr, prefix) = match entry.split_once('/') {
+        Some((a, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+            (a, Some(p.parse::<u8>().ok()?))
+        }
+        Some(_) => return None,
+        None => (entry, None),
+    };
+    let addr: std::net::IpAddr = addr.parse().ok()?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix = prefix.unwrap_or(max);
+    (prefix <= max).then_some((addr, prefix))
+}
+
+/// The entries of an allowlist typed in one field, split at commas,
+/// whitespace and line breaks.
+pub fn network_entries(field: &str) -> Vec<String> {
+    field
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|e| !e.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// "Expires in 12 days", "Expired 3 hours ago": how far `delta_ms` (expiry
+/// minus now) is, in words.
+pub fn expiry_in_words(delta_ms: f64) -> String {
+    let abs = delta_ms.abs();
+    let (minute, hour, day) = (60_000.0, 3_600_000.0, 86_400_000.0);
+    let plural = |n: f64, unit: &str| {
+        let n = n.round().max(1.0) as i64;
+        format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+    };
+    let span = if abs >= day {
+        plural(abs / day, "day")
+    } else if abs >= hour {
+        plural(abs / hour, "hour")
+    } else if abs >= minute {
+        plural(abs / minute, "minute")
+    } else {
+        "less than a minute".to_string()
+    };
+    if delta_ms > 0.0 {
+        format!("Expires in {span}")
+    } else {
+        format!("Expired {span} ago")
+    }
+}
+
+/// The token lifetime policy in force, for the pages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LifetimePolicy {
+    /// The longest a token may live, in days; `None`: no maximum.
+    pub max_days: Option<u32>,
 }
 
 /// Longest description and revoke cause, in characters.
@@ -289,6 +383,22 @@ mod tests {
             TokenFilter::parse(Some("x\u{1b}[31m")),
             Err("Value `x[31m` is not allowed for query parameter named `filter`. Valid values are active, all, revoked.".into())
         );
+    }
+
+    #[test]
+    fn networks_and_expiry_words() {
+        assert!(parse_network("10.0.0.0/8").is_some());
+        assert!(parse_network(" 2001:db8::/32 ").is_some());
+        assert_eq!(parse_network("10.1.2.3").map(|n| n.1), Some(32));
+        for bad in ["10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0/8", "example.com", "10.0.0.0/+8", ""] {
+            assert_eq!(parse_network(bad), None, "{bad}");
+        }
+        assert_eq!(network_entries("10.0.0.0/8, ::1\n192.168.0.1"), ["10.0.0.0/8", "::1", "192.168.0.1"]);
+        let day = 86_400_000.0;
+        assert_eq!(expiry_in_words(7.0 * day - 5.0), "Expires in 7 days");
+        assert_eq!(expiry_in_words(-3.0 * day), "Expired 3 days ago");
+        assert_eq!(expiry_in_words(3_600_000.0), "Expires in 1 hour");
+        assert_eq!(expiry_in_words(10_000.0), "Expires in less than a minute");
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Admin, Security: Access Tokens Management. Everyone's tokens, searched on
 //! the server as the admin types, a page at a time.
 
-use crate::api::admin_list_tokens;
+use crate::api::{admin_list_tokens, token_policy};
 use crate::components::{
-    ErrorText, Flash, FlashKind, FlashMessage, LastUsed, LocalTime, RevokeDialog, ScopeChips,
+    ErrorText, Expiry, Flash, FlashKind, FlashMessage, LastUsed, LocalTime, RevokeDialog,
+    ScopeChips, TokenDetails,
 };
 use crate::model::{AdminTokenPage, AppError, TokenFilter, TokenView, COUNT_CAP};
 use leptos::prelude::*;
@@ -33,6 +34,7 @@ pub fn AdminTokensPage() -> impl IntoView {
     let filter = Memo::new(move |_| {
         query.with(|m| match m.get("tab").as_deref() {
             Some("revoked") => TokenFilter::Revoked,
+            Some("expired") => TokenFilter::Expired,
             _ => TokenFilter::Active,
         })
     });
@@ -55,6 +57,7 @@ pub fn AdminTokensPage() -> impl IntoView {
     // matches the URL is never shown, so a slow, stale answer cannot overwrite
     // a newer one.
     let key = move || (filter.get(), q.get());
+    let policy = Resource::new(|| (), |_| token_policy());
     let first_page = Resource::new(key, |(f, q)| async move {
         let result = admin_list_tokens(f, q.clone(), None).await;
         ((f, q), result)
@@ -114,6 +117,15 @@ pub fn AdminTokensPage() -> impl IntoView {
                 maxlength="256" prop:value=move || typed.get() on:input=on_input />
         </div>
         <Flash message=flash />
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let text = match policy.await.ok().and_then(|p| p.max_days) {
+                    Some(days) => format!("Token policy: tokens expire after at most {days} days."),
+                    None => "Token policy: no maximum lifetime; tokens may never expire.".to_string(),
+                };
+                view! { <p class="muted" data-testid="lifetime-policy">{text}</p> }
+            })}
+        </Transition>
         <Transition fallback=|| view! { <p class="muted">"Loading tokens…"</p> }>
             {move || Suspend::new(async move {
                 let (at, result) = first_page.await;
@@ -126,19 +138,20 @@ pub fn AdminTokensPage() -> impl IntoView {
                         more.set(Vec::new());
                         next.set(n);
                         more_error.set(None);
-                        let (active, revoked) = counts.unwrap_or_default();
+                        let counts = counts.unwrap_or_default();
                         let f = current.0;
                         let searching = !current.1.trim().is_empty();
+                        let tab = move |which: TokenFilter, label: &'static str, n: i64, testid: &'static str| view! {
+                            <button type="button" role="tab" aria-selected=(f == which).to_string()
+                                on:click=move |_| choose_tab(which)>
+                                {label} " " <span class="count" data-testid=testid>{count_label(n)}</span>
+                            </button>
+                        };
                         view! {
                             <div class="tabs" role="tablist">
-                                <button type="button" role="tab" aria-selected=(f == TokenFilter::Active).to_string()
-                                    on:click=move |_| choose_tab(TokenFilter::Active)>
-                                    "Active Tokens" <span class="count" data-testid="active-count">{count_label(active)}</span>
-                                </button>
-                                <button type="button" role="tab" aria-selected=(f == TokenFilter::Revoked).to_string()
-                                    on:click=move |_| choose_tab(TokenFilter::Revoked)>
-                                    "Revoked Tokens" <span class="count" data-testid="revoked-count">{count_label(revoked)}</span>
-                                </button>
+                                {tab(TokenFilter::Active, "Active Tokens", counts.active, "active-count")}
+                                {tab(TokenFilter::Expired, "Expired Tokens", counts.expired, "expired-count")}
+                                {tab(TokenFilter::Revoked, "Revoked Tokens", counts.revoked, "revoked-count")}
                             </div>
                             <AdminTable filter=f first=tokens more revoking searching />
                         }.into_any()
@@ -179,12 +192,16 @@ fn url_params(q: &str, filter: TokenFilter) -> String {
         s.push_str("q=");
         s.push_str(&urlencode(q));
     }
-    if filter == TokenFilter::Revoked {
-        if !s.is_empty() {
-            s.push('&');
-        }
-        s.push_str("tab=revoked");
+    let tab = match filter {
+        TokenFilter::Revoked => "revoked",
+        TokenFilter::Expired => "expired",
+        _ => return s,
+    };
+    if !s.is_empty() {
+        s.push('&');
     }
+    s.push_str("tab=");
+    s.push_str(tab);
     s
 }
 
@@ -211,21 +228,26 @@ fn AdminTable(
 ) -> impl IntoView {
     let revoked_tab = filter == TokenFilter::Revoked;
     if first.is_empty() {
-        let text = match (revoked_tab, searching) {
-            (false, true) => "There are no active tokens matching your search query.",
-            (true, true) => "There are no revoked tokens matching your search query.",
-            (false, false) => "There are no active tokens.",
-            (true, false) => "There are no revoked tokens.",
+        let state = match filter {
+            TokenFilter::Revoked => "revoked",
+            TokenFilter::Expired => "expired",
+            _ => "active",
+        };
+        let text = if searching {
+            format!("There are no {state} tokens matching your search query.")
+        } else {
+            format!("There are no {state} tokens.")
         };
         return view! { <p class="empty">{text}</p> }.into_any();
     }
     let row = move |t: TokenView| {
         let for_dialog = t.clone();
         let deleted = t.revoked_because_user_deleted;
+        let details = t.clone();
         view! {
             <tr data-token-id=t.id>
                 <td>{t.username}{deleted.then(|| view! { " " <span class="badge">"user deleted"</span> })}</td>
-                <td class="description">{t.description}<ScopeChips scopes=t.scopes /></td>
+                <td class="description">{t.description}<ScopeChips scopes=t.scopes /><TokenDetails token=details /></td>
                 <td><LocalTime iso=t.created_at /></td>
                 <td><LastUsed at=t.last_used_at /></td>
                 {if revoked_tab {
@@ -236,6 +258,7 @@ fn AdminTable(
                     }.into_any()
                 } else {
                     view! {
+                        <td><Expiry at=t.expires_at /></td>
                         <td class="actions">
                             <button type="button" class="danger-outline"
                                 on:click=move |_| revoking.set(Some(for_dialog.clone()))>"Revoke"</button>
@@ -255,12 +278,16 @@ fn AdminTable(
         .into_any()
     } else {
         view! {
-            <tr><th>"Created By"</th><th>"Description"</th><th>"Created At"</th><th>"Last Used"</th><th></th></tr>
+            <tr><th>"Created By"</th><th>"Description"</th><th>"Created At"</th><th>"Last Used"</th><th>"Expires"</th><th></th></tr>
         }.into_any()
     };
     let first_rows = first.into_iter().map(row).collect_view();
     view! {
-        <table class="tokens" data-testid=if revoked_tab { "revoked-tokens" } else { "active-tokens" }>
+        <table class="tokens" data-testid=match filter {
+            TokenFilter::Revoked => "revoked-tokens",
+            TokenFilter::Expired => "expired-tokens",
+            _ => "active-tokens",
+        }>
             <thead>{head}</thead>
             <tbody>
                 {first_rows}

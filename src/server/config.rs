@@ -189,6 +189,11 @@ pub struct ServeArgs {
     /// the database store and index.
     #[arg(long, env = "TOLLGATE_MAX_ACTIVE_TOKENS_PER_USER", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_active_tokens_per_user: u32,
+    /// The longest a token may live, in days. Tokens created without an
+    /// expiry expire after this many days, and later expiries are refused.
+    /// Unset: no maximum (tokens may never expire, as in GoCD).
+    #[arg(long, env = "TOLLGATE_TOKEN_MAX_LIFETIME_DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub token_max_lifetime_days: Option<u32>,
     /// Password checks (argon2id, 19 MiB of memory each) run at once,
     /// server-wide; 0: one per CPU core.
     #[arg(long, env = "TOLLGATE_PASSWORD_CHECKS", default_value_t = 0)]
@@ -218,6 +223,8 @@ pub struct Settings {
     pub request_timeout: Duration,
     pub max_connections: usize,
     pub max_active_tokens_per_user: u32,
+    /// The longest a token may live, in days; `None`: no maximum.
+    pub token_max_lifetime_days: Option<u32>,
     /// Argon2 computations at once; 0: one per core.
     pub password_checks: usize,
     /// Sign-ins waiting for a password check before 503.
@@ -258,6 +265,7 @@ impl Default for Settings {
             request_timeout: Duration::from_secs(60),
             max_connections: 4096,
             max_active_tokens_per_user: DEFAULT_MAX_ACTIVE_TOKENS_PER_USER,
+            token_max_lifetime_days: None,
             password_checks: 0,
             password_queue: DEFAULT_PASSWORD_QUEUE,
             notify_database_url: None,
@@ -279,6 +287,7 @@ impl From<&ServeArgs> for Settings {
             request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
             max_connections: args.max_connections.max(1) as usize,
             max_active_tokens_per_user: args.max_active_tokens_per_user,
+            token_max_lifetime_days: args.token_max_lifetime_days,
             password_checks: args.password_checks,
             password_queue: args.password_queue,
             notify_database_url: args

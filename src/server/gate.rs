@@ -87,6 +87,7 @@ fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 /// the trusted proxy header names it: never everyone behind one proxy.
 pub async fn verify(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -110,7 +111,8 @@ pub async fn verify(
         }
         Err(e) => return refused(e),
     };
-    let verified = match state.tokens.authenticate(&token).await {
+    let agent = crate::server::auth::user_agent(&headers);
+    let verified = match state.tokens.authenticate(&token, ip, agent).await {
         Ok(v) => v,
         Err(AuthError::Service(_)) => return unavailable(),
         Err(e) => return refused(e),
@@ -221,15 +223,21 @@ pub async fn introspect(
         return inactive();
     };
     match state.tokens.verify(&token).await {
-        Ok(v) => answer(json!({
-            "active": true,
-            "scope": v.grants.to_stored(),
-            "username": v.user.login_name,
-            "sub": v.user.id.to_string(),
-            "token_type": "Bearer",
-            "iat": v.created_at / 1000,
-            "jti": v.token_id.to_string(),
-        })),
+        Ok(v) => {
+            let mut body = json!({
+                "active": true,
+                "scope": v.grants.to_stored(),
+                "username": v.user.login_name,
+                "sub": v.user.id.to_string(),
+                "token_type": "Bearer",
+                "iat": v.created_at / 1000,
+                "jti": v.token_id.to_string(),
+            });
+            if let Some(exp) = v.expires_at {
+                body["exp"] = json!(exp / 1000);
+            }
+            answer(body)
+        }
         Err(AuthError::Service(_)) => unavailable(),
         Err(_) => inactive(),
     }

@@ -48,6 +48,10 @@ pub enum AuthError {
     InvalidToken,
     #[error("Invalid Personal Access Token. Access token was revoked at: {0}")]
     RevokedToken(String),
+    #[error("Invalid Personal Access Token. Access token expired at: {0}")]
+    ExpiredToken(String),
+    #[error("Invalid Personal Access Token. Access token is not allowed from {0}")]
+    NotAllowedFrom(std::net::IpAddr),
     #[error("Your account has been disabled by the administrator")]
     Disabled,
     #[error("Unsupported authorization scheme.")]
@@ -59,6 +63,22 @@ pub enum AuthError {
     Busy,
     #[error(transparent)]
     Service(#[from] ServiceError),
+}
+
+impl AuthError {
+    /// A presented token refused for what it is (unknown, revoked, expired,
+    /// used from outside its networks, its owner disabled): each counts
+    /// toward the client's throttle.
+    pub fn is_token_refusal(&self) -> bool {
+        matches!(
+            self,
+            AuthError::InvalidToken
+                | AuthError::RevokedToken(_)
+                | AuthError::ExpiredToken(_)
+                | AuthError::NotAllowedFrom(_)
+                | AuthError::Disabled
+        )
+    }
 }
 
 /// `Retry-After` for [`AuthError::Busy`].
@@ -83,6 +103,8 @@ pub struct Caller {
     /// What a Bearer token opens (`None` for a password or a session, which
     /// hold all of the user's power).
     pub grants: Option<Grants>,
+    /// When the Bearer token expires, if it does.
+    pub token_expires_at: Option<i64>,
 }
 
 /// GoCD's answer when a token is used where only a password or session may be.

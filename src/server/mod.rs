@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod assets;
+pub mod allowlist;
 pub mod auth;
 pub mod auth_cache;
 pub mod cli;

@@ -51,7 +51,8 @@ impl AppState {
                 trusted,
             )),
             tokens: Tokens::new(db.clone(), auth_cache.clone())
-                .with_max_active_per_user(settings.max_active_tokens_per_user),
+                .with_max_active_per_user(settings.max_active_tokens_per_user)
+                .with_max_lifetime_days(settings.token_max_lifetime_days),
             db,
             hasher: password::Hasher::shared(settings.password_checks, settings.password_queue),
             settings: Arc::new(settings),

@@ -415,6 +415,7 @@ async fn search_agrees_with_a_scan_of_every_token() {
             .unwrap(),
         method: AuthMethod::Session,
         grants: None,
+        token_expires_at: None,
     };
 
     for q in [
@@ -452,15 +453,15 @@ async fn search_agrees_with_a_scan_of_every_token() {
                     assert_eq!(got.len(), expected.len(), "q={q:?} filter={filter}");
                 }
             }
-            let (active, revoked) = app
+            let counts = app
                 .state
                 .tokens
                 .admin_counts(&caller, Some(q))
                 .await
                 .unwrap();
             let count = match *filter {
-                "active" => active,
-                "revoked" => revoked,
+                "active" => counts.active,
+                "revoked" => counts.revoked,
                 _ => continue,
             };
             assert_eq!(

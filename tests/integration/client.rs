@@ -357,6 +357,26 @@ pub trait Api: Sync {
             .await
     }
 
+    /// Rotates one of the caller's tokens (`POST …/:id/rotate`).
+    async fn rotate_token(&self, auth: &Auth, id: impl Display) -> Res {
+        let path = format!("{TOKENS}/{id}/rotate");
+        self.api(Method::POST, &path, 1, auth, None).await
+    }
+
+    /// `GET /go/api/current_user` with a token, from `client` (sent in
+    /// `X-Forwarded-For`, which counts only where it is trusted) and as
+    /// `agent`.
+    async fn me_from(&self, token: &str, client: &str, agent: &str) -> Res {
+        let req = Auth::bearer(token)
+            .apply(Request::builder().uri("/go/api/current_user"))
+            .header(header::ACCEPT, accept(1))
+            .header("x-forwarded-for", client)
+            .header(header::USER_AGENT, agent)
+            .body(Body::empty())
+            .unwrap();
+        self.exchange(req).await
+    }
+
     /// Revokes one of the caller's tokens; with a cause, or with no body.
     async fn revoke_token(&self, auth: &Auth, id: impl Display, cause: Option<&str>) -> Res {
         let path = format!("{TOKENS}/{id}/revoke");

@@ -7,6 +7,8 @@ use axum::Router;
 use tempfile::TempDir;
 use tollgate::server::config::DbArgs;
 pub use tollgate::server::config::Settings;
+/// The loopback address, as a client address in tests.
+pub const LOCALHOST: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 use tollgate::server::startup::Application;
 use tollgate::server::users::service::{self, NewUser};
 use tollgate::server::users::{Actor, User};

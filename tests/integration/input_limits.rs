@@ -472,6 +472,7 @@ async fn parallel_creates_cannot_overshoot_the_cap() {
                 user: user.clone(),
                 method: AuthMethod::Basic,
                 grants: None,
+                token_expires_at: None,
             };
             tokio::spawn(async move { tokens.create(&caller, &format!("parallel {i}")).await })
         })

@@ -10,14 +10,18 @@ use crate::server::state::AppState;
 use crate::server::tokens::format::PlainToken;
 pub use crate::server::users::session;
 use crate::server::users::{service, service::LoginError, User};
-use axum::extract::FromRequestParts;
+use crate::server::time::github_format;
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use secrecy::SecretString;
 use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
 
 /// The parsed `Authorization` header.
 #[derive(Debug)]
@@ -88,6 +92,14 @@ impl FromRequestParts<AppState> for Identified {
         let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
         let caller = api_caller(state, &parts.headers, ip)
             .await
+            .inspect(|caller| {
+                if let (Some(at), Some(slot)) = (
+                    caller.token_expires_at,
+                    parts.extensions.get::<TokenExpiry>(),
+                ) {
+                    let _ = slot.0.set(at);
+                }
+            })
             .and_then(|caller| {
                 // A token opens the API only with its scope (`api`, or `read_api`
                 // for GET and HEAD).
@@ -102,6 +114,32 @@ impl FromRequestParts<AppState> for Identified {
         Ok(Identified(caller))
     }
 }
+
+/// Where [`Identified`] leaves the expiry of the token a request was
+/// authenticated with, for [`expiration_header`].
+#[derive(Clone, Default)]
+pub struct TokenExpiry(Arc<OnceLock<i64>>);
+
+/// Every answer to a request authenticated by a token that expires carries
+/// `X-Tollgate-Token-Expiration: 2027-01-31 00:00:00 UTC` (GitHub's
+/// `GitHub-Authentication-Token-Expiration`, in its format).
+pub async fn expiration_header(mut req: Request, next: Next) -> Response {
+    if !req.headers().contains_key(header::AUTHORIZATION) {
+        return next.run(req).await;
+    }
+    let slot = TokenExpiry::default();
+    req.extensions_mut().insert(slot.clone());
+    let mut res = next.run(req).await;
+    if let Some(&at) = slot.0.get() {
+        if let Ok(v) = HeaderValue::from_str(&github_format(at)) {
+            res.headers_mut().insert(EXPIRATION_HEADER, v);
+        }
+    }
+    res
+}
+
+/// See [`expiration_header`].
+pub const EXPIRATION_HEADER: &str = "x-tollgate-token-expiration";
 
 /// The user behind the request's session cookie, if any. Never looks at
 /// `Authorization`: a token cannot sign anyone in to a page.
@@ -144,6 +182,7 @@ pub async fn api_caller(
                         user,
                         method: AuthMethod::Basic,
                         grants: None,
+                        token_expires_at: None,
                     })
                 }
                 // The unit stays taken: the failure is counted.
@@ -159,26 +198,35 @@ pub async fn api_caller(
                 }
             }
         }
-        Ok(Some(Credentials::Bearer(token))) => match state.tokens.authenticate(&token).await {
-            Ok(verified) => Ok(Caller {
-                user: verified.user,
-                method: AuthMethod::Bearer,
-                grants: Some(verified.grants),
-            }),
-            Err(
-                e @ (AuthError::InvalidToken | AuthError::RevokedToken(_) | AuthError::Disabled),
-            ) => Err(counted(e)),
-            Err(e) => Err(e),
-        },
+        Ok(Some(Credentials::Bearer(token))) => {
+            match state.tokens.authenticate(&token, ip, user_agent(headers)).await {
+                Ok(verified) => Ok(Caller {
+                    user: verified.user,
+                    method: AuthMethod::Bearer,
+                    grants: Some(verified.grants),
+                    token_expires_at: verified.expires_at,
+                }),
+                Err(e) if e.is_token_refusal() => Err(counted(e)),
+                Err(e) => Err(e),
+            }
+        }
         Ok(None) => match session_user(state, headers).await? {
             Some(user) => Ok(Caller {
                 user,
                 method: AuthMethod::Session,
                 grants: None,
+                token_expires_at: None,
             }),
             None => Err(AuthError::Anonymous),
         },
     }
+}
+
+/// The request's `User-Agent`, if it is text.
+pub fn user_agent(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
 }
 
 /// The session cookie, HttpOnly and SameSite=Lax, Secure behind TLS.
@@ -223,6 +271,7 @@ pub async fn require_page_caller() -> Result<(AppState, Caller), AppError> {
             user,
             method: AuthMethod::Session,
             grants: None,
+            token_expires_at: None,
         },
     ))
 }

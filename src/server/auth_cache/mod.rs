@@ -26,6 +26,7 @@
 
 pub mod listener;
 
+use crate::server::allowlist::Allowlist;
 use crate::server::db::{Db, Dialect};
 use crate::server::identity::User;
 use crate::server::scope::Grants;
@@ -55,6 +56,10 @@ pub struct Verified {
     /// What the token opens.
     pub grants: Grants,
     pub created_at: i64,
+    /// Checked on every use, cached or not (`Tokens::verify`).
+    pub expires_at: Option<i64>,
+    /// Checked on every use, cached or not (`Tokens::authenticate`).
+    pub allowed: Allowlist,
 }
 
 struct Entry {
@@ -229,6 +234,8 @@ mod tests {
             token_id: id,
             grants: Grants::default_api(),
             created_at: 0,
+            expires_at: None,
+            allowed: Allowlist::default(),
             user: User {
                 id: 1,
                 login_name: "bob".into(),

@@ -64,6 +64,10 @@ pub fn router() -> Router<AppState> {
             post(tokens::revoke).layer(from_fn_with_state(ApiVersion(1), require_version)),
         )
         .route(
+            "/go/api/current_user/access_tokens/{id}/rotate",
+            post(tokens::rotate).layer(from_fn_with_state(ApiVersion(1), require_version)),
+        )
+        .route(
             "/go/api/admin/access_tokens",
             get(admin_tokens::index).layer(from_fn_with_state(ApiVersion(1), require_version)),
         )
@@ -89,6 +93,9 @@ pub fn router() -> Router<AppState> {
         .route("/go/api", any(wrong_url))
         .route("/go/api/", any(wrong_url))
         .route("/go/api/{*rest}", any(wrong_url))
+        .layer(axum::middleware::from_fn(
+            crate::server::auth::expiration_header,
+        ))
 }
 
 async fn wrong_url() -> Response {

@@ -7,7 +7,8 @@ use crate::server::auth::Caller;
 use crate::server::scope::Grants;
 use crate::server::state::AppState;
 use crate::server::time::{iso, now_millis};
-use crate::server::tokens::service::not_found;
+use crate::server::tokens::format::PlainToken;
+use crate::server::tokens::service::{not_found, TokenRequest};
 use crate::server::tokens::AccessToken;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
@@ -33,8 +34,10 @@ pub fn token_json(base: &str, path: &str, t: &TokenView, admin: bool) -> Value {
         "doc": link(DOC.into()),
         "find": link(format!("{base}{path}/:id")),
     });
-    if !admin {
-        if let Some(fields) = v.as_object_mut() {
+    if let Some(fields) = v.as_object_mut() {
+        // For the pages only.
+        fields.remove("expires_soon");
+        if !admin {
             fields.remove("revoked_because_user_deleted");
         }
     }
@@ -167,14 +170,20 @@ pub fn token_response(
     ))
 }
 
-/// `{"description": "...", "scopes": [...]}`; a missing or null description
-/// is blank; without scopes the token opens the API (`api`), as GoCD's.
+/// `{"description": "...", "scopes": [...], "expires_at": "...",
+/// "allowed_cidrs": [...]}`; a missing or null description is blank; without
+/// the others the token opens the API (`api`) from anywhere, as GoCD's, and
+/// expires as the policy says (never, without a maximum).
 #[derive(Deserialize)]
 pub struct CreateBody {
     #[serde(default)]
     description: Option<String>,
     #[serde(default)]
     scopes: Option<Vec<String>>,
+    #[serde(default)]
+    expires_at: Option<String>,
+    #[serde(default)]
+    allowed_cidrs: Option<Vec<String>>,
 }
 
 /// Answers 200 (as GoCD does, not 201) with the secret, this one time.
@@ -184,12 +193,14 @@ pub async fn create(
     headers: HeaderMap,
     GoJson(body): GoJson<CreateBody>,
 ) -> Result<Response, ApiError> {
-    let description = body.description.as_deref().unwrap_or_default();
     let base = base_url(&state, &headers);
-    let created = state
-        .tokens
-        .create_scoped(&caller, description, body.scopes.as_deref())
-        .await;
+    let ask = TokenRequest {
+        description: body.description.clone().unwrap_or_default(),
+        scopes: body.scopes.clone(),
+        expires_at: body.expires_at.clone(),
+        allowed_cidrs: body.allowed_cidrs.clone(),
+    };
+    let created = state.tokens.create_with(&caller, &ask).await;
     let (token, plain) = match created {
         Ok(created) => created,
         Err(e) => {
@@ -198,15 +209,34 @@ pub async fn create(
                 ApiError::Unprocessable { message, errors } => ApiError::unprocessable_entity(
                     message,
                     errors,
-                    unsaved_json(&base, &caller, body.description, body.scopes),
+                    unsaved_json(&base, &caller, body),
                 ),
                 other => other,
             });
         }
     };
-    let mut v = token_json(&base, BASE, &token.view(), false);
+    Ok(created_response(&base, &token, &plain))
+}
+
+/// A new token, with its secret this one time.
+fn created_response(base: &str, token: &AccessToken, plain: &PlainToken) -> Response {
+    let mut v = token_json(base, BASE, &token.view(), false);
     v["token"] = json!(plain.expose());
-    Ok(no_store(v))
+    no_store(v)
+}
+
+/// `POST …/access_tokens/:id/rotate`: 200 with the new token and its secret,
+/// this one time; the old one is revoked. A token rotated away before is 409,
+/// and its whole rotation chain is revoked.
+pub async fn rotate(
+    TokenRoute(caller): TokenRoute,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = token_id(&id)?;
+    let (token, plain) = state.tokens.rotate_own(&caller, id).await?;
+    Ok(created_response(&base_url(&state, &headers), &token, &plain))
 }
 
 /// The token a refused create would have made, as GoCD shows it beside the
@@ -214,8 +244,7 @@ pub async fn create(
 fn unsaved_json(
     base: &str,
     caller: &Caller,
-    description: Option<String>,
-    scopes: Option<Vec<String>>,
+    body: CreateBody,
 ) -> Value {
     let view = TokenView {
         id: 0,
@@ -228,12 +257,21 @@ fn unsaved_json(
         revoked_by: None,
         revoke_cause: None,
         revoked_because_user_deleted: false,
-        scopes: scopes.unwrap_or_else(|| Grants::default_api().names().to_vec()),
+        scopes: body
+            .scopes
+            .unwrap_or_else(|| Grants::default_api().names().to_vec()),
+        expires_at: body.expires_at.clone(),
+        expired: false,
+        expires_soon: false,
+        rotated_from: None,
+        last_used_ips: Vec::new(),
+        last_used_user_agent: None,
+        allowed_cidrs: body.allowed_cidrs.unwrap_or_default(),
     };
     let mut v = token_json(base, BASE, &view, false);
     if let Some(fields) = v.as_object_mut() {
         fields.remove("id");
-        fields.insert("description".into(), json!(description));
+        fields.insert("description".into(), json!(body.description));
     }
     if let Some(links) = v["_links"].as_object_mut() {
         links.remove("self");

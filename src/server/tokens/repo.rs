@@ -1,13 +1,27 @@
 //! SQL for access tokens. The only place that knows the `access_tokens` table.
 
 use super::format::TokenHash;
+use super::lifecycle::merge_ips;
 use super::search::grams::{self, GramChange};
+use super::search::state_condition;
 use super::AccessToken;
+use crate::server::allowlist::Allowlist;
 use crate::model::TokenFilter;
 use crate::server::db::{Db, Dialect};
 use crate::server::identity::User;
 use crate::server::scope::Grants;
 use sqlx::{Any, AssertSqlSafe, Transaction};
+use std::net::IpAddr;
+
+/// What a new token is, besides its secret and owner.
+pub struct NewToken<'a> {
+    pub description: &'a str,
+    pub grants: &'a Grants,
+    pub expires_at: Option<i64>,
+    pub allowed_cidrs: &'a Allowlist,
+    /// The token it replaces, and that token's family (rotation).
+    pub rotated_from: Option<(i64, i64)>,
+}
 
 /// What [`insert`] did.
 pub enum Inserted {
@@ -29,19 +43,11 @@ pub enum Inserted {
 pub async fn insert(
     db: &Db,
     hash: &TokenHash,
-    description: &str,
+    new: &NewToken<'_>,
     user: &User,
-    grants: &Grants,
     max_active: i64,
     now: i64,
 ) -> Result<Inserted, sqlx::Error> {
-    const SQL: &str = concat!(
-        "INSERT INTO access_tokens (token_hash, description, user_id, username, search_text, created_at, scopes) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ",
-        columns!()
-    );
-    let stored = grants.to_stored();
-    let text = grams::search_text(description, &user.login_name, &stored);
     let mut tx = db.begin_write().await?;
     let lock = match db.dialect {
         Dialect::Sqlite => "",
@@ -56,19 +62,21 @@ pub async fn insert(
     if live.is_none_or(|(enabled,)| enabled == 0) {
         return Ok(Inserted::UserGone);
     }
-    // At most `max_active` index entries of (user_id, revoked) are read.
-    let (active,): (i64,) = sqlx::query_as(
+    // At most `max_active` active tokens are read (expired ones do not count).
+    let (active,): (i64,) = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT COUNT(*) FROM (SELECT 1 FROM access_tokens \
-         WHERE user_id = $1 AND revoked = 0 LIMIT $2) AS capped",
-    )
+         WHERE user_id = $1{} LIMIT $2) AS capped",
+        state_condition(TokenFilter::Active, "access_tokens", "$3")
+    )))
     .bind(user.id)
     .bind(max_active)
+    .bind(now)
     .fetch_one(&mut *tx)
     .await?;
     if active >= max_active {
         return Ok(Inserted::AtCap);
     }
-    let services = grants.service_names();
+    let services = new.grants.service_names();
     if !services.is_empty() {
         let share = match db.dialect {
             Dialect::Sqlite => "",
@@ -87,28 +95,144 @@ pub async fn insert(
             return Ok(Inserted::ScopeGone);
         }
     }
+    let token = insert_row(&mut tx, hash, new, user, now).await?;
+    tx.commit().await?;
+    Ok(Inserted::Token(token))
+}
+
+/// The row and its grams, in the caller's transaction.
+async fn insert_row(
+    tx: &mut Transaction<'_, Any>,
+    hash: &TokenHash,
+    new: &NewToken<'_>,
+    user: &User,
+    now: i64,
+) -> Result<AccessToken, sqlx::Error> {
+    const SQL: &str = concat!(
+        "INSERT INTO access_tokens (token_hash, description, user_id, username, search_text, \
+         created_at, scopes, expires_at, allowed_cidrs, rotated_from, family_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ",
+        columns!()
+    );
+    let stored = new.grants.to_stored();
+    let text = grams::search_text(new.description, &user.login_name, &stored, "");
     let token = sqlx::query_as::<_, AccessToken>(SQL)
         .bind(&hash.0)
-        .bind(description)
+        .bind(new.description)
         .bind(user.id)
         .bind(&user.login_name)
         .bind(&text)
         .bind(now)
         .bind(&stored)
-        .fetch_one(&mut *tx)
+        .bind(new.expires_at)
+        .bind(new.allowed_cidrs.to_stored())
+        .bind(new.rotated_from.map(|(id, _)| id))
+        .bind(new.rotated_from.map(|(_, family)| family))
+        .fetch_one(&mut **tx)
         .await?;
-    grams::apply(&mut tx, &[GramChange::inserted(token.id, &text, false)]).await?;
-    tx.commit().await?;
-    Ok(Inserted::Token(token))
+    grams::apply(tx, &[GramChange::inserted(token.id, &text, false)]).await?;
+    Ok(token)
 }
 
-/// -1 for all, else the `revoked` flag to match.
-fn filter_flag(filter: TokenFilter) -> i64 {
-    match filter {
-        TokenFilter::All => -1,
-        TokenFilter::Active => 0,
-        TokenFilter::Revoked => 1,
+/// What [`rotate`] did.
+pub enum Rotated {
+    /// The new token, and the old one, now revoked.
+    Token { new: AccessToken, old: AccessToken },
+    /// The token was rotated away before: its family's active tokens were
+    /// revoked (how many).
+    Reused(u64),
+    /// Revoked, and not by a rotation.
+    AlreadyRevoked,
+    NotFound,
+}
+
+/// Rotates `old_id`, a token of `user`: in one transaction, a new token like
+/// it (expiring at `expiry(old)`) and the old one revoked with cause
+/// `Rotated to token <new id>`. Rotating a token already rotated away revokes
+/// every active token of its family instead (`reuse_cause`).
+#[allow(clippy::too_many_arguments)]
+pub async fn rotate(
+    db: &Db,
+    old_id: i64,
+    user: &User,
+    hash: &TokenHash,
+    expiry: impl FnOnce(&AccessToken) -> Option<i64>,
+    reuse_cause: &str,
+    now: i64,
+) -> Result<Rotated, sqlx::Error> {
+    let lock = match db.dialect {
+        Dialect::Sqlite => "",
+        Dialect::Postgres => " FOR UPDATE",
+    };
+    let mut tx = db.begin_write().await?;
+    let old: Option<AccessToken> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {} FROM access_tokens WHERE id = $1 AND user_id = $2 \
+         AND revoked_because_user_deleted = 0{lock}",
+        columns!()
+    )))
+    .bind(old_id)
+    .bind(user.id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(old) = old else {
+        return Ok(Rotated::NotFound);
+    };
+    if old.revoked {
+        let successor: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM access_tokens WHERE rotated_from = $1 LIMIT 1")
+                .bind(old.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if successor.is_none() {
+            return Ok(Rotated::AlreadyRevoked);
+        }
+        let family = old.family();
+        let revoked: Vec<(i64, String)> = sqlx::query_as(
+            "UPDATE access_tokens SET revoked = 1, revoked_at = $1, revoked_by = $2, \
+             revoke_cause = $3 WHERE (id = $4 OR family_id = $4) AND revoked = 0 \
+             RETURNING id, search_text",
+        )
+        .bind(now)
+        .bind(&user.login_name)
+        .bind(reuse_cause)
+        .bind(family)
+        .fetch_all(&mut *tx)
+        .await?;
+        let changes: Vec<_> = revoked
+            .iter()
+            .map(|(id, text)| GramChange::revoked(*id, text))
+            .collect();
+        grams::apply(&mut tx, &changes).await?;
+        tx.commit().await?;
+        return Ok(Rotated::Reused(revoked.len() as u64));
     }
+    let new = NewToken {
+        description: &old.description,
+        grants: &old.scopes,
+        expires_at: expiry(&old),
+        allowed_cidrs: &old.allowed_cidrs,
+        rotated_from: Some((old.id, old.family())),
+    };
+    let token = insert_row(&mut tx, hash, &new, user, now).await?;
+    let cause = format!("Rotated to token {}", token.id);
+    let old: AccessToken = sqlx::query_as(concat!(
+        "UPDATE access_tokens SET revoked = 1, revoked_at = $1, revoked_by = $2, revoke_cause = $3 \
+         WHERE id = $4 RETURNING ",
+        columns!()
+    ))
+    .bind(now)
+    .bind(&user.login_name)
+    .bind(&cause)
+    .bind(old.id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let text: String = sqlx::query_scalar("SELECT search_text FROM access_tokens WHERE id = $1")
+        .bind(old.id)
+        .fetch_one(&mut *tx)
+        .await?;
+    grams::apply(&mut tx, &[GramChange::revoked(old.id, &text)]).await?;
+    tx.commit().await?;
+    Ok(Rotated::Token { new: token, old })
 }
 
 /// A user's own tokens, oldest first. Tokens revoked because their owner was
@@ -117,16 +241,17 @@ pub async fn list_for_user(
     db: &Db,
     user_id: i64,
     filter: TokenFilter,
+    now: i64,
 ) -> Result<Vec<AccessToken>, sqlx::Error> {
-    const SQL: &str = concat!(
-        "SELECT ",
+    let sql = format!(
+        "SELECT {} FROM access_tokens WHERE user_id = $1 AND revoked_because_user_deleted = 0 \
+         AND $2 = $2{} ORDER BY id",
         columns!(),
-        " FROM access_tokens WHERE user_id = $1 AND revoked_because_user_deleted = 0 \
-         AND ($2 < 0 OR revoked = $2) ORDER BY id"
+        state_condition(filter, "access_tokens", "$2")
     );
-    sqlx::query_as::<_, AccessToken>(SQL)
+    sqlx::query_as::<_, AccessToken>(AssertSqlSafe(sql))
         .bind(user_id)
-        .bind(filter_flag(filter))
+        .bind(now)
         .fetch_all(&db.pool)
         .await
 }
@@ -196,6 +321,9 @@ pub struct AuthRow {
     /// The token's grants, as stored.
     pub scopes: String,
     pub created_at: i64,
+    pub expires_at: Option<i64>,
+    /// The networks it may be used from, as stored.
+    pub allowed_cidrs: String,
     pub user: User,
 }
 
@@ -203,7 +331,8 @@ pub async fn find_for_auth(db: &Db, hash: &TokenHash) -> Result<Option<AuthRow>,
     use sqlx::{FromRow, Row};
     let row = sqlx::query(
         "SELECT t.id AS token_id, t.token_hash, t.revoked, t.revoked_at, \
-         t.revoked_because_user_deleted, t.scopes, t.created_at AS token_created_at, u.deleted_at, \
+         t.revoked_because_user_deleted, t.scopes, t.created_at AS token_created_at, \
+         t.expires_at, t.allowed_cidrs, u.deleted_at, \
          u.id, u.login_name, u.display_name, u.email, u.email_me, u.checkin_aliases, \
          u.is_admin, u.enabled, u.created_at \
          FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
@@ -221,26 +350,70 @@ pub async fn find_for_auth(db: &Db, hash: &TokenHash) -> Result<Option<AuthRow>,
         user_deleted: row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
         scopes: row.try_get("scopes")?,
         created_at: row.try_get("token_created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        allowed_cidrs: row.try_get("allowed_cidrs")?,
         user: User::from_row(&row)?,
     }))
 }
 
-/// Moves `last_used_at` forward only: instances flushing the same token in any
-/// order keep the newest time.
+/// One token's uses, for [`touch_last_used`]: its id, the newest use, the
+/// client addresses (newest first) and the last user agent.
+pub type Touch<'a> = (i64, i64, &'a [IpAddr], Option<&'a str>);
+
+/// Records uses of tokens, in the caller's transaction: `last_used_at` moves
+/// forward only (instances flushing the same token in any order keep the
+/// newest time); the addresses go in front of those kept; the user agent is
+/// the last seen. Addresses are searchable, so a token whose addresses
+/// change gets its search text and grams updated with them.
 pub async fn touch_last_used(
     tx: &mut Transaction<'_, Any>,
-    id: i64,
-    at: i64,
+    touches: &[Touch<'_>],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE access_tokens SET last_used_at = $1 \
-         WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)",
-    )
-    .bind(at)
-    .bind(id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    let mut texts = Vec::new();
+    for &(id, at, ips, user_agent) in touches {
+        let row: Option<(String, String, String, String, String, i64)> = sqlx::query_as(
+            "SELECT last_used_ips, search_text, description, username, scopes, revoked \
+             FROM access_tokens WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let Some((stored, old_text, description, username, scopes, revoked)) = row else {
+            continue;
+        };
+        let merged = merge_ips(&stored, ips);
+        let text = if merged == stored {
+            old_text.clone()
+        } else {
+            grams::search_text(&description, &username, &scopes, &merged)
+        };
+        sqlx::query(
+            "UPDATE access_tokens SET \
+             last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < $1 THEN $1 ELSE last_used_at END, \
+             last_used_ips = $2, last_used_user_agent = COALESCE($3, last_used_user_agent), \
+             search_text = $4 WHERE id = $5",
+        )
+        .bind(at)
+        .bind(&merged)
+        .bind(user_agent)
+        .bind(&text)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+        if text != old_text {
+            texts.push((id, old_text, text, revoked != 0));
+        }
+    }
+    let changes: Vec<GramChange> = texts
+        .iter()
+        .flat_map(|(id, old, new, revoked)| {
+            [
+                GramChange::removed(*id, old, *revoked),
+                GramChange::inserted(*id, new, *revoked),
+            ]
+        })
+        .collect();
+    grams::apply(tx, &changes).await
 }
 
 /// Any token, for admins: including those of deleted users.
@@ -285,10 +458,15 @@ pub async fn revoke_for_deleted_user(
 }
 
 /// Active tokens per user id.
-pub async fn active_counts(db: &Db) -> Result<std::collections::HashMap<i64, i64>, sqlx::Error> {
-    let rows: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT user_id, COUNT(*) FROM access_tokens WHERE revoked = 0 GROUP BY user_id",
-    )
+pub async fn active_counts(
+    db: &Db,
+    now: i64,
+) -> Result<std::collections::HashMap<i64, i64>, sqlx::Error> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT user_id, COUNT(*) FROM access_tokens WHERE 1 = 1{} GROUP BY user_id",
+        state_condition(TokenFilter::Active, "access_tokens", "$1")
+    )))
+    .bind(now)
     .fetch_all(&db.pool)
     .await?;
     Ok(rows.into_iter().collect())
@@ -312,17 +490,17 @@ pub async fn drop_scope(
         Dialect::Postgres => " FOR UPDATE",
     };
     // LIKE may match more (`_` is a wildcard); the grants decide.
-    let rows: Vec<(i64, String, i64, String, String, String)> =
+    let rows: Vec<(i64, String, i64, String, String, String, String)> =
         sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT id, scopes, revoked, search_text, description, username FROM access_tokens \
-             WHERE scopes LIKE $1 ORDER BY id{lock}"
+            "SELECT id, scopes, revoked, search_text, description, username, last_used_ips \
+             FROM access_tokens WHERE scopes LIKE $1 ORDER BY id{lock}"
         )))
         .bind(format!("%{name}%"))
         .fetch_all(&mut **tx)
         .await?;
     let (mut changed, mut revoked) = (0, 0);
     let mut texts = Vec::new();
-    for (id, stored, was_revoked, old_text, description, username) in &rows {
+    for (id, stored, was_revoked, old_text, description, username, ips) in &rows {
         let grants = Grants::from_stored(stored);
         let left = grants.without(name);
         if left == grants {
@@ -330,7 +508,7 @@ pub async fn drop_scope(
         }
         changed += 1;
         let left = left.to_stored();
-        let text = grams::search_text(description, username, &left);
+        let text = grams::search_text(description, username, &left, ips);
         let revoke = left.is_empty() && *was_revoked == 0;
         if revoke {
             sqlx::query(

@@ -3,8 +3,12 @@
 
 use super::format::PlainToken;
 use super::last_used::LastUsed;
+use super::lifecycle::{is_expired, merge_ips, Lifetime};
 use super::{repo, AccessToken};
-use crate::model::{control_message, refused_control, Lines, TokenFilter, TOKEN_TEXT_MAX};
+use crate::model::{
+    control_message, refused_control, Lines, TabCounts, TokenFilter, TOKEN_TEXT_MAX,
+};
+use crate::server::allowlist::Allowlist;
 use crate::server::auth_cache::{AuthCache, Verified};
 use crate::server::db::Db;
 use crate::server::error::ServiceError;
@@ -14,6 +18,7 @@ use crate::server::scopes::repo as scopes_repo;
 use crate::server::time::{iso, now_millis};
 use futures_util::{Stream, StreamExt};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use subtle::ConstantTimeEq;
@@ -32,7 +37,22 @@ pub struct Tokens {
     max_active_per_user: u32,
     /// Complete admin lists being read (see [`Tokens::admin_all`]).
     streams: Arc<Semaphore>,
+    lifetime: Lifetime,
 }
+
+/// What a user asks for when creating a token (GoCD's `description`, and
+/// tollgate's optional fields).
+#[derive(Clone, Debug, Default)]
+pub struct TokenRequest {
+    pub description: String,
+    pub scopes: Option<Vec<String>>,
+    /// In `created_at`'s format.
+    pub expires_at: Option<String>,
+    pub allowed_cidrs: Option<Vec<String>>,
+}
+
+/// The cause of every revoke that reuse detection makes.
+pub const REUSE_CAUSE: &str = "Rotation of an already rotated token; family revoked";
 
 /// Most scopes one token may name.
 pub const SCOPES_MAX: usize = 64;
@@ -162,15 +182,17 @@ fn decode_cursor(filter: TokenFilter, raw: &str) -> Result<Cursor, ServiceError>
     };
     match (filter, cursor) {
         (TokenFilter::Revoked, Cursor::Revoked { .. }) => Ok(cursor),
-        (TokenFilter::Active | TokenFilter::All, Cursor::Id(_)) => Ok(cursor),
+        (TokenFilter::Active | TokenFilter::Expired | TokenFilter::All, Cursor::Id(_)) => Ok(cursor),
         _ => Err(bad()),
     }
 }
 
-async fn counts(search: &Search<'_>) -> Result<(i64, i64), sqlx::Error> {
-    let active = search.count(TokenFilter::Active, COUNT_CAP).await?;
-    let revoked = search.count(TokenFilter::Revoked, COUNT_CAP).await?;
-    Ok((active, revoked))
+async fn counts(search: &Search<'_>) -> Result<TabCounts, sqlx::Error> {
+    Ok(TabCounts {
+        active: search.count(TokenFilter::Active, COUNT_CAP).await?,
+        expired: search.count(TokenFilter::Expired, COUNT_CAP).await?,
+        revoked: search.count(TokenFilter::Revoked, COUNT_CAP).await?,
+    })
 }
 
 impl Tokens {
@@ -182,7 +204,19 @@ impl Tokens {
             lookups: Arc::new(AtomicU64::default()),
             max_active_per_user: DEFAULT_MAX_ACTIVE_PER_USER,
             streams: Arc::new(Semaphore::new(STREAMS)),
+            lifetime: Lifetime::default(),
         }
+    }
+
+    /// The longest a token may live, in days (`None`: no maximum).
+    pub fn with_max_lifetime_days(mut self, days: Option<u32>) -> Self {
+        self.lifetime = Lifetime { max_days: days.filter(|&d| d > 0) };
+        self
+    }
+
+    /// The lifetime policy in force.
+    pub fn lifetime(&self) -> Lifetime {
+        self.lifetime
     }
 
     /// How many active tokens one user may hold (at least 1).
@@ -198,34 +232,43 @@ impl Tokens {
 
     /// Shows the newest use, even one not yet flushed.
     fn fresh(&self, mut t: AccessToken) -> AccessToken {
-        if let Some(at) = self.last_used.pending(t.id) {
-            if t.last_used_at.is_none_or(|db| db < at) {
-                t.last_used_at = Some(at);
+        if let Some(use_) = self.last_used.pending(t.id) {
+            if t.last_used_at.is_none_or(|db| db < use_.at) {
+                t.last_used_at = Some(use_.at);
+            }
+            t.last_used_ips = merge_ips(&t.last_used_ips, &use_.ips);
+            if use_.user_agent.is_some() {
+                t.last_used_user_agent = use_.user_agent;
             }
         }
         t
     }
 
-    /// A GoCD token: `api` scope.
+    /// A GoCD token: `api` scope, the policy's expiry, usable anywhere.
     pub async fn create(
         &self,
         caller: &Caller,
         description: &str,
     ) -> Result<(AccessToken, PlainToken), ServiceError> {
-        self.create_scoped(caller, description, None).await
+        let ask = TokenRequest {
+            description: description.to_string(),
+            ..TokenRequest::default()
+        };
+        self.create_with(caller, &ask).await
     }
 
-    /// A token with the scopes asked for (`None`: `api`, as GoCD's), each a
-    /// built-in scope or a service scope an admin defined.
-    pub async fn create_scoped(
+    /// A token as asked for: scopes (`None`: `api`, as GoCD's), each a
+    /// built-in scope or a service scope an admin defined; an expiry within
+    /// the policy (`None`: the policy's maximum, or never); the networks it
+    /// may be used from (`None`: anywhere).
+    pub async fn create_with(
         &self,
         caller: &Caller,
-        description: &str,
-        scopes: Option<&[String]>,
+        ask: &TokenRequest,
     ) -> Result<(AccessToken, PlainToken), ServiceError> {
         caller.refuse_bearer()?;
-        let description = Description::parse(description)?;
-        let grants = match scopes {
+        let description = Description::parse(&ask.description)?;
+        let grants = match &ask.scopes {
             None => Grants::default_api(),
             Some(raw) => {
                 if raw.len() > SCOPES_MAX {
@@ -238,15 +281,24 @@ impl Tokens {
                 Grants::parse(raw.iter().map(String::as_str), |n| defined.contains(n))?
             }
         };
+        let now = now_millis();
+        let expires_at = self.lifetime.expiry(ask.expires_at.as_deref(), now)?;
+        let allowed = Allowlist::parse(ask.allowed_cidrs.as_deref().unwrap_or_default())?;
         let plain = PlainToken::generate();
+        let new = repo::NewToken {
+            description: description.as_str(),
+            grants: &grants,
+            expires_at,
+            allowed_cidrs: &allowed,
+            rotated_from: None,
+        };
         let token = match repo::insert(
             &self.db,
             &plain.hash(),
-            description.as_str(),
+            &new,
             &caller.user,
-            &grants,
             i64::from(self.max_active_per_user),
-            now_millis(),
+            now,
         )
         .await?
         {
@@ -265,13 +317,60 @@ impl Tokens {
         Ok((token, plain))
     }
 
+    /// Replaces one of the caller's own tokens with a new one (shown once)
+    /// that keeps its description, scopes and networks, with a lifetime as
+    /// long as the old one's within the policy; the old one is revoked in
+    /// the same transaction. Rotating a token that was rotated away already
+    /// means a copy of it is loose: every active token of its rotation chain
+    /// is revoked, and the answer is 409.
+    pub async fn rotate_own(
+        &self,
+        caller: &Caller,
+        id: i64,
+    ) -> Result<(AccessToken, PlainToken), ServiceError> {
+        caller.refuse_bearer()?;
+        let plain = PlainToken::generate();
+        let now = now_millis();
+        let lifetime = self.lifetime;
+        let rotated = repo::rotate(
+            &self.db,
+            id,
+            &caller.user,
+            &plain.hash(),
+            |old| lifetime.rotated(old, now),
+            REUSE_CAUSE,
+            now,
+        )
+        .await?;
+        match rotated {
+            repo::Rotated::Token { new, old } => {
+                self.cache.changed(&self.db).await;
+                tracing::info!(token_id = new.id, rotated_from = old.id, user = %caller.user.login_name, "access token rotated");
+                Ok((new, plain))
+            }
+            repo::Rotated::Reused(revoked) => {
+                self.cache.changed(&self.db).await;
+                tracing::warn!(token_id = id, revoked, user = %caller.user.login_name, "rotation of an already rotated token; family revoked");
+                Err(ServiceError::Conflict(format!(
+                    "Access token {id} was rotated already, so a copy of it may be loose: \
+                     every active token rotated from it ({revoked}) has been revoked. \
+                     Generate a new token."
+                )))
+            }
+            repo::Rotated::AlreadyRevoked => Err(ServiceError::Conflict(
+                "Access token has already been revoked!".into(),
+            )),
+            repo::Rotated::NotFound => Err(not_found(id)),
+        }
+    }
+
     pub async fn list_own(
         &self,
         caller: &Caller,
         filter: TokenFilter,
     ) -> Result<Vec<AccessToken>, ServiceError> {
         caller.refuse_bearer()?;
-        let tokens = repo::list_for_user(&self.db, caller.user.id, filter).await?;
+        let tokens = repo::list_for_user(&self.db, caller.user.id, filter, now_millis()).await?;
         Ok(tokens.into_iter().map(|t| self.fresh(t)).collect())
     }
 
@@ -409,7 +508,7 @@ impl Tokens {
         filter: TokenFilter,
         q: &str,
         after: Option<String>,
-    ) -> Result<(Page, Option<(i64, i64)>), ServiceError> {
+    ) -> Result<(Page, Option<TabCounts>), ServiceError> {
         caller.require_admin()?;
         let term = SearchTerm::parse(Some(q))?;
         let search = Search::new(&self.db, term.as_ref());
@@ -425,13 +524,13 @@ impl Tokens {
         Ok((page, counts))
     }
 
-    /// How many active and revoked tokens match a search, each capped at
-    /// [`COUNT_CAP`].
+    /// How many active, expired and revoked tokens match a search, each
+    /// capped at [`COUNT_CAP`].
     pub async fn admin_counts(
         &self,
         caller: &Caller,
         q: Option<&str>,
-    ) -> Result<(i64, i64), ServiceError> {
+    ) -> Result<TabCounts, ServiceError> {
         caller.require_admin()?;
         let term = SearchTerm::parse(q)?;
         Ok(counts(&Search::new(&self.db, term.as_ref())).await?)
@@ -456,11 +555,21 @@ impl Tokens {
         self.revoke(id, None, &caller.user.login_name, cause).await
     }
 
-    /// What a presented Bearer token proves, recorded as a use of it (the
-    /// API, forward-auth). See [`Tokens::verify`].
-    pub async fn authenticate(&self, token: &PlainToken) -> Result<Verified, AuthError> {
+    /// What a presented Bearer token proves to a request from `client`,
+    /// recorded as a use of it (the API, forward-auth): [`Tokens::verify`],
+    /// and the token's networks must hold the client.
+    pub async fn authenticate(
+        &self,
+        token: &PlainToken,
+        client: IpAddr,
+        user_agent: Option<&str>,
+    ) -> Result<Verified, AuthError> {
         let verified = self.verify(token).await?;
-        self.last_used.record(verified.token_id, now_millis());
+        if !verified.allowed.allows(client) {
+            return Err(AuthError::NotAllowedFrom(client.to_canonical()));
+        }
+        self.last_used
+            .record(verified.token_id, now_millis(), client, user_agent);
         Ok(verified)
     }
 
@@ -469,7 +578,16 @@ impl Tokens {
     /// `PlainToken::parse` refuses them where the header is read. A valid one
     /// is looked up by its hash, unless it was verified moments ago and
     /// nothing that could refuse it has changed since (see `auth_cache`).
+    /// Expiry is judged on every call, cached or not.
     pub async fn verify(&self, token: &PlainToken) -> Result<Verified, AuthError> {
+        let verified = self.lookup(token).await?;
+        if let Some(at) = verified.expires_at.filter(|&e| is_expired(Some(e), now_millis())) {
+            return Err(AuthError::ExpiredToken(iso(at)));
+        }
+        Ok(verified)
+    }
+
+    async fn lookup(&self, token: &PlainToken) -> Result<Verified, AuthError> {
         let hash = token.hash();
         let cache = &self.cache;
         if let Some(hit) = cache.get(&hash.0) {
@@ -499,6 +617,8 @@ impl Tokens {
             user: row.user,
             grants: Grants::from_stored(&row.scopes),
             created_at: row.created_at,
+            expires_at: row.expires_at,
+            allowed: Allowlist::from_stored(&row.allowed_cidrs),
         };
         cache.insert(epoch, hash.0, verified.clone());
         Ok(verified)

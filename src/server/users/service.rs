@@ -125,7 +125,7 @@ pub async fn list_with_active_tokens(
     actor: &Actor,
 ) -> Result<Vec<(User, i64)>, ServiceError> {
     let users = list(db, actor).await?;
-    let counts = tokens_repo::active_counts(db).await?;
+    let counts = tokens_repo::active_counts(db, now_millis()).await?;
     Ok(users
         .into_iter()
         .map(|u| {

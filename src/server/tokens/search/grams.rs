@@ -13,16 +13,22 @@ pub const BLOCK_SHIFT: u32 = 10;
 /// Token ids per block of `token_grams`.
 pub const BLOCK_SIZE: i64 = 1 << BLOCK_SHIFT;
 
-/// What substring search looks in: the description, the username and the
-/// stored scopes (`api grafana:read`), one a line, lower-cased here, in Rust,
-/// so that case folding is Unicode-aware and identical on every backend.
-pub fn search_text(description: &str, username: &str, scopes: &str) -> String {
-    format!(
+/// What substring search looks in: the description, the username, the
+/// stored scopes (`api grafana:read`) and, once it was used, the addresses
+/// it was last used from, one a line, lower-cased here, in Rust, so that
+/// case folding is Unicode-aware and identical on every backend.
+pub fn search_text(description: &str, username: &str, scopes: &str, ips: &str) -> String {
+    let mut text = format!(
         "{}\n{}\n{}",
         description.to_lowercase(),
         username.to_lowercase(),
         scopes.to_lowercase()
-    )
+    );
+    if !ips.is_empty() {
+        text.push('\n');
+        text.push_str(&ips.to_lowercase());
+    }
+    text
 }
 
 /// Searches this short are served by `token_grams`, not a trigram index.
@@ -171,7 +177,7 @@ mod tests {
 
     #[test]
     fn grams_are_the_distinct_one_and_two_character_substrings_of_each_line() {
-        let text = search_text("Café ab", "Bo", "api");
+        let text = search_text("Café ab", "Bo", "api", "");
         let g: Vec<&str> = grams(&text).into_iter().collect();
         assert_eq!(
             g,

@@ -12,11 +12,13 @@ mod plan;
 mod sql;
 mod term;
 
+pub use sql::state_condition;
 pub use term::{SearchTerm, SEARCH_MAX};
 
 use super::AccessToken;
 use crate::model::TokenFilter;
 use crate::server::db::Db;
+use crate::server::time::now_millis;
 use futures_util::{Stream, StreamExt};
 use plan::Strategy;
 use sql::Candidates;
@@ -39,7 +41,7 @@ pub fn everything<H: Send + 'static>(
     hold: H,
 ) -> impl Stream<Item = Result<AccessToken, sqlx::Error>> + Send + 'static {
     let Stmt { sql, args } =
-        sql::everything(sql::dialect(db), filter, term.map(SearchTerm::as_str));
+        sql::everything(now_millis(), sql::dialect(db), filter, term.map(SearchTerm::as_str));
     let pool = db.pool.clone();
     let (tx, rx) = mpsc::channel(ROWS_AHEAD);
     tokio::spawn(async move {
@@ -87,6 +89,10 @@ pub struct Search<'a> {
     term: Option<&'a SearchTerm>,
     stats: OnceCell<GramStats>,
     max_id: OnceCell<i64>,
+    /// The time states are judged at: one for the whole request.
+    now: i64,
+    /// Whether any unrevoked token has expired by `now`.
+    any_expired: OnceCell<bool>,
 }
 
 impl<'a> Search<'a> {
@@ -97,6 +103,8 @@ impl<'a> Search<'a> {
             term,
             stats: OnceCell::new(),
             max_id: OnceCell::new(),
+            now: now_millis(),
+            any_expired: OnceCell::new(),
         }
     }
 
@@ -110,19 +118,22 @@ impl<'a> Search<'a> {
         limit: i64,
     ) -> Result<Vec<AccessToken>, sqlx::Error> {
         let d = self.dialect;
+        if filter == TokenFilter::Expired && !self.any_expired().await? {
+            return Ok(Vec::new());
+        }
         let Some(q) = self.term.map(SearchTerm::as_str) else {
-            return self.fetch(sql::unsearched(filter, after, limit)).await;
+            return self.fetch(sql::unsearched(self.now, filter, after, limit)).await;
         };
         let from = match plan::choose(self, q, filter, limit).await? {
             Strategy::Nothing => return Ok(Vec::new()),
             Strategy::InIndexOrder => {
                 return self
-                    .fetch(sql::index_in_order(d, filter, q, after, limit))
+                    .fetch(sql::index_in_order(self.now, d, filter, q, after, limit))
                     .await
             }
             Strategy::WindowFirst(from) => {
                 let page = self
-                    .fetch(sql::window(d, filter, q, after, plan::WINDOW, limit))
+                    .fetch(sql::window(self.now, d, filter, q, after, plan::WINDOW, limit))
                     .await?;
                 if page.len() as i64 >= limit {
                     return Ok(page);
@@ -131,22 +142,30 @@ impl<'a> Search<'a> {
             }
             Strategy::Candidates(from) => from,
         };
-        self.fetch(sql::candidates_page(d, from, filter, q, after, limit))
+        self.fetch(sql::candidates_page(self.now, d, from, filter, q, after, limit))
             .await
     }
 
     /// How many tokens of the filter's state match, counting no further
     /// than `cap` (so a count never scans a million rows). A short term is
-    /// counted exactly by its gram statistics; the blocks' other terms only
-    /// look when a block may hold them.
+    /// counted exactly by its gram statistics (which know revoked from not,
+    /// but not expiry: exact for active tokens while none has expired); the
+    /// blocks' other terms only look when a block may hold them.
     pub async fn count(&self, filter: TokenFilter, cap: i64) -> Result<i64, sqlx::Error> {
         let d = self.dialect;
+        let any_expired = match filter {
+            TokenFilter::Active | TokenFilter::Expired => self.any_expired().await?,
+            _ => false,
+        };
+        if filter == TokenFilter::Expired && !any_expired {
+            return Ok(0);
+        }
         let from = match self.term.map(SearchTerm::as_str) {
             None => None,
             Some(q) => match plan::candidates(d, q) {
                 Candidates::Blocks => {
                     let (blocks, count) = self.gram_stats(q).await?.of(filter);
-                    if grams::is_short(q) || blocks == 0 {
+                    if (grams::is_short(q) && !any_expired) || blocks == 0 {
                         return Ok(count.min(cap));
                     }
                     Some(Candidates::Blocks)
@@ -155,7 +174,7 @@ impl<'a> Search<'a> {
             },
         };
         let q = self.term.map(SearchTerm::as_str).unwrap_or_default();
-        let Stmt { sql, args } = sql::count(d, from, filter, q, cap);
+        let Stmt { sql, args } = sql::count(self.now, d, from, filter, q, cap);
         let (count,): (i64,) = args
             .bind(sqlx::query_as::<_, (i64,)>(AssertSqlSafe(sql)))
             .fetch_one(&self.db.pool)
@@ -176,6 +195,22 @@ impl<'a> Search<'a> {
                     revoked: (r.2, r.3),
                     all: (r.4, r.5),
                 })
+            })
+            .await
+            .copied()
+    }
+
+    /// Whether any unrevoked token has expired: read from the expiry index,
+    /// once per request.
+    async fn any_expired(&self) -> Result<bool, sqlx::Error> {
+        self.any_expired
+            .get_or_try_init(|| async {
+                let Stmt { sql, args } = sql::any_expired(self.now);
+                let (n,): (i64,) = args
+                    .bind(sqlx::query_as(AssertSqlSafe(sql)))
+                    .fetch_one(&self.db.pool)
+                    .await?;
+                Ok(n > 0)
             })
             .await
             .copied()

@@ -55,7 +55,8 @@ pub async fn choose(
     limit: i64,
 ) -> Result<Strategy, sqlx::Error> {
     let from = candidates(s.dialect, q);
-    if from == Candidates::Index && s.dialect.index_in_order() && filter != TokenFilter::Revoked {
+    let in_id_order = matches!(filter, TokenFilter::Active | TokenFilter::All);
+    if from == Candidates::Index && s.dialect.index_in_order() && in_id_order {
         return Ok(Strategy::InIndexOrder);
     }
     let window_first = match from {
@@ -84,7 +85,8 @@ impl GramStats {
     /// (blocks, tokens) for a filter.
     pub fn of(&self, filter: TokenFilter) -> (i64, i64) {
         match filter {
-            TokenFilter::Active => self.active,
+            // An upper bound: the statistics know revoked from not, not expiry.
+            TokenFilter::Active | TokenFilter::Expired => self.active,
             TokenFilter::Revoked => self.revoked,
             TokenFilter::All => self.all,
         }

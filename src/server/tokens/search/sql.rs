@@ -23,11 +23,16 @@ enum Arg {
     Text(String),
 }
 
-/// Parameters in the order of their `$N` placeholders.
-#[derive(Default)]
-pub(super) struct Args(Vec<Arg>);
+/// Parameters in the order of their `$N` placeholders, and the time the
+/// statement's states are judged at (expiry).
+pub(super) struct Args(Vec<Arg>, i64);
 
 impl Args {
+    pub(super) fn at(now: i64) -> Self {
+        Args(Vec::new(), now)
+    }
+
+
     /// Binds a value and returns its placeholder.
     fn int(&mut self, v: i64) -> String {
         self.0.push(Arg::Int(v));
@@ -158,12 +163,27 @@ pub(super) fn dialect(db: &Db) -> &'static dyn DialectSql {
     }
 }
 
-/// The filter's condition on `access_tokens` (named `t`).
-fn state(filter: TokenFilter, t: &str) -> String {
+/// The filter's condition on `access_tokens` (named `t`): the one place
+/// that says what active, expired and revoked mean. A token expires with
+/// no write at all, so its state is judged at the statement's time.
+pub fn state_condition(filter: TokenFilter, t: &str, now: &str) -> String {
     match filter {
-        TokenFilter::Active => format!(" AND {t}.revoked = 0"),
+        TokenFilter::Active => {
+            format!(" AND {t}.revoked = 0 AND ({t}.expires_at IS NULL OR {t}.expires_at > {now})")
+        }
+        TokenFilter::Expired => format!(" AND {t}.revoked = 0 AND {t}.expires_at <= {now}"),
         TokenFilter::Revoked => format!(" AND {t}.revoked = 1"),
         TokenFilter::All => String::new(),
+    }
+}
+
+fn state(filter: TokenFilter, t: &str, args: &mut Args) -> String {
+    match filter {
+        TokenFilter::Active | TokenFilter::Expired => {
+            let now = args.int(args.1);
+            state_condition(filter, t, &now)
+        }
+        _ => state_condition(filter, t, ""),
     }
 }
 
@@ -208,7 +228,7 @@ fn blocks(q: &str, args: &mut Args) -> String {
 /// Per state (active, revoked, all): how many blocks may hold tokens
 /// containing `q`, and at most how many such tokens there are.
 pub(super) fn gram_stats(q: &str) -> Stmt {
-    let mut args = Args::default();
+    let mut args = Args::at(0);
     let per = |n: &str| {
         format!(
             "CAST(COALESCE(SUM(CASE WHEN {n} > 0 THEN 1 ELSE 0 END), 0) AS BIGINT), \
@@ -245,7 +265,7 @@ fn block_rows(
         size = BLOCK_SIZE,
         n = stats_column(filter),
         contains = d.contains("t.search_text", &p),
-        state = state(filter, "t"),
+        state = state(filter, "t", args),
         cursor = cursor(after, "t", args),
     )
 }
@@ -253,18 +273,33 @@ fn block_rows(
 /// The column of [`blocks`] that bounds the filter's tokens.
 fn stats_column(filter: TokenFilter) -> &'static str {
     match filter {
-        TokenFilter::Active => "a",
+        TokenFilter::Active | TokenFilter::Expired => "a",
         TokenFilter::Revoked => "r",
         TokenFilter::All => "t",
     }
 }
 
+/// 1 if any unrevoked token has expired by `now`, else 0 (the expiry index).
+pub(super) fn any_expired(now: i64) -> Stmt {
+    let mut args = Args::at(now);
+    let sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM access_tokens WHERE 1 = 1{} LIMIT 1) AS x",
+        state(TokenFilter::Expired, "access_tokens", &mut args)
+    );
+    Stmt { sql, args }
+}
+
 /// A page of the list in its order, without a search.
-pub(super) fn unsearched(filter: TokenFilter, after: Option<Cursor>, limit: i64) -> Stmt {
-    let mut args = Args::default();
+pub(super) fn unsearched(
+    now: i64,
+    filter: TokenFilter,
+    after: Option<Cursor>,
+    limit: i64,
+) -> Stmt {
+    let mut args = Args::at(now);
     let sql = format!(
         "SELECT {COLUMNS} FROM access_tokens WHERE 1 = 1{}{} ORDER BY {} LIMIT {}",
-        state(filter, "access_tokens"),
+        state(filter, "access_tokens", &mut args),
         cursor(after, "access_tokens", &mut args),
         order(filter),
         args.int(limit)
@@ -274,15 +309,20 @@ pub(super) fn unsearched(filter: TokenFilter, after: Option<Cursor>, limit: i64)
 
 /// The whole list in its order, filtered by `q` if there is one: read row by
 /// row, never as a whole.
-pub(super) fn everything(d: &dyn DialectSql, filter: TokenFilter, q: Option<&str>) -> Stmt {
-    let mut args = Args::default();
+pub(super) fn everything(
+    now: i64,
+    d: &dyn DialectSql,
+    filter: TokenFilter,
+    q: Option<&str>,
+) -> Stmt {
+    let mut args = Args::at(now);
     let contains = match q {
         Some(q) => format!(" AND {}", d.contains("search_text", &args.text(q))),
         None => String::new(),
     };
     let sql = format!(
         "SELECT {COLUMNS} FROM access_tokens WHERE 1 = 1{}{contains} ORDER BY {}",
-        state(filter, "access_tokens"),
+        state(filter, "access_tokens", &mut args),
         order(filter),
     );
     Stmt { sql, args }
@@ -291,13 +331,14 @@ pub(super) fn everything(d: &dyn DialectSql, filter: TokenFilter, q: Option<&str
 /// A page straight from an index that yields rows newest first
 /// ([`DialectSql::index_in_order`]); only `Cursor::Id` can bound it.
 pub(super) fn index_in_order(
+    now: i64,
     d: &dyn DialectSql,
     filter: TokenFilter,
     q: &str,
     after: Option<Cursor>,
     limit: i64,
 ) -> Stmt {
-    let mut args = Args::default();
+    let mut args = Args::at(now);
     let rows = d.index_rows(q, &mut args);
     // The cursor bounds the index's rowid, so the index starts there.
     let cursor = match after {
@@ -306,7 +347,7 @@ pub(super) fn index_in_order(
     };
     let sql = format!(
         "SELECT {COLUMNS} {rows}{}{cursor} ORDER BY access_tokens_fts.rowid DESC LIMIT {}",
-        state(filter, "access_tokens"),
+        state(filter, "access_tokens", &mut args),
         args.int(limit)
     );
     Stmt { sql, args }
@@ -314,7 +355,7 @@ pub(super) fn index_in_order(
 
 /// How many rows the trigram index finds for `q`, counting to `upto` at most.
 pub(super) fn probe(d: &dyn DialectSql, q: &str, upto: i64) -> Stmt {
-    let mut args = Args::default();
+    let mut args = Args::at(0);
     let sql = format!(
         "SELECT COUNT(*) FROM (SELECT 1 {} LIMIT {}) AS probe",
         d.index_matches(q, &mut args),
@@ -325,6 +366,7 @@ pub(super) fn probe(d: &dyn DialectSql, q: &str, upto: i64) -> Stmt {
 
 /// The newest `window` rows of the list (from the cursor on), filtered by `q`.
 pub(super) fn window(
+    now: i64,
     d: &dyn DialectSql,
     filter: TokenFilter,
     q: &str,
@@ -332,13 +374,13 @@ pub(super) fn window(
     window: i64,
     limit: i64,
 ) -> Stmt {
-    let mut args = Args::default();
+    let mut args = Args::at(now);
     let cursor = cursor(after, "access_tokens", &mut args);
     let contains = d.contains("search_text", &args.text(q));
     let sql = format!(
         "SELECT {COLUMNS} FROM (SELECT * FROM access_tokens WHERE 1 = 1{state}{cursor} \
          ORDER BY {order} LIMIT {window}) AS w WHERE {contains} ORDER BY {order} LIMIT {limit}",
-        state = state(filter, "access_tokens"),
+        state = state(filter, "access_tokens", &mut args),
         order = order(filter),
         window = args.int(window),
         limit = args.int(limit),
@@ -360,7 +402,7 @@ fn candidate_rows(
         Candidates::Index => format!(
             "SELECT access_tokens.id AS id, access_tokens.revoked_at AS revoked_at {}{}{}",
             d.index_rows(q, args),
-            state(filter, "access_tokens"),
+            state(filter, "access_tokens", args),
             cursor(after, "access_tokens", args),
         ),
     }
@@ -369,6 +411,7 @@ fn candidate_rows(
 /// A page of the candidates, sorted. Each step is materialized on its own,
 /// so that no planner turns it back into a walk in the list's order.
 pub(super) fn candidates_page(
+    now: i64,
     d: &dyn DialectSql,
     from: Candidates,
     filter: TokenFilter,
@@ -376,7 +419,7 @@ pub(super) fn candidates_page(
     after: Option<Cursor>,
     limit: i64,
 ) -> Stmt {
-    let mut args = Args::default();
+    let mut args = Args::at(now);
     let rows = candidate_rows(d, from, filter, q, after, &mut args);
     let sql = format!(
         "WITH m AS MATERIALIZED ({rows}), \
@@ -391,17 +434,18 @@ pub(super) fn candidates_page(
 /// How many tokens of the filter's state contain `q` (all of them without
 /// a search), counting to `cap` at most.
 pub(super) fn count(
+    now: i64,
     d: &dyn DialectSql,
     from: Option<Candidates>,
     filter: TokenFilter,
     q: &str,
     cap: i64,
 ) -> Stmt {
-    let mut args = Args::default();
+    let mut args = Args::at(now);
     let rows = match from {
         None => format!(
             "SELECT 1 FROM access_tokens WHERE 1 = 1{}",
-            state(filter, "access_tokens")
+            state(filter, "access_tokens", &mut args)
         ),
         Some(from) => candidate_rows(d, from, filter, q, None, &mut args),
     };
