@@ -390,10 +390,21 @@ mod tests {
         assert!(parse_network("10.0.0.0/8").is_some());
         assert!(parse_network(" 2001:db8::/32 ").is_some());
         assert_eq!(parse_network("10.1.2.3").map(|n| n.1), Some(32));
-        for bad in ["10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0/8", "example.com", "10.0.0.0/+8", ""] {
+        for bad in [
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0.0/",
+            "10.0.0/8",
+            "example.com",
+            "10.0.0.0/+8",
+            "",
+        ] {
             assert_eq!(parse_network(bad), None, "{bad}");
         }
-        assert_eq!(network_entries("10.0.0.0/8, ::1\n192.168.0.1"), ["10.0.0.0/8", "::1", "192.168.0.1"]);
+        assert_eq!(
+            network_entries("10.0.0.0/8, ::1\n192.168.0.1"),
+            ["10.0.0.0/8", "::1", "192.168.0.1"]
+        );
         let day = 86_400_000.0;
         assert_eq!(expiry_in_words(7.0 * day - 5.0), "Expires in 7 days");
         assert_eq!(expiry_in_words(-3.0 * day), "Expired 3 days ago");

@@ -294,5 +294,6 @@ fn AdminTable(
                 <For each=move || more.get() key=|t| t.id children=row />
             </tbody>
         </table>
-    }.into_any()
+    }
+    .into_any()
 }

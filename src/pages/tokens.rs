@@ -131,11 +131,13 @@ fn TokenTabs(
     expired.sort_by(|a, b| (&b.expires_at, b.id).cmp(&(&a.expires_at, a.id)));
     revoked.sort_by(|a, b| (&b.revoked_at, b.id).cmp(&(&a.revoked_at, a.id)));
     let (n_active, n_expired, n_revoked) = (active.len(), expired.len(), revoked.len());
-    let tab_button = move |which: Tab, label: &'static str, n: usize| view! {
-        <button type="button" role="tab" aria-selected=move || (tab.get() == which).to_string()
-            on:click=move |_| tab.set(which)>
-            {label} " " <span class="count">{n}</span>
-        </button>
+    let tab_button = move |which: Tab, label: &'static str, n: usize| {
+        view! {
+            <button type="button" role="tab" aria-selected=move || (tab.get() == which).to_string()
+                on:click=move |_| tab.set(which)>
+                {label} " " <span class="count">{n}</span>
+            </button>
+        }
     };
     view! {
         <div class="tabs" role="tablist">
@@ -318,7 +320,10 @@ impl ExpiryChoice {
         match v {
             "custom" => ExpiryChoice::Custom,
             "never" => ExpiryChoice::Never,
-            d => d.parse().map(ExpiryChoice::Days).unwrap_or(ExpiryChoice::Never),
+            d => d
+                .parse()
+                .map(ExpiryChoice::Days)
+                .unwrap_or(ExpiryChoice::Never),
         }
     }
 }
@@ -330,7 +335,11 @@ fn expiry_choices(policy: LifetimePolicy) -> Vec<(ExpiryChoice, String)> {
         .iter()
         .filter(|&&d| policy.max_days.is_none_or(|m| d <= m))
         .map(|&d| {
-            let label = if d == 365 { "1 year".to_string() } else { format!("{d} days") };
+            let label = if d == 365 {
+                "1 year".to_string()
+            } else {
+                format!("{d} days")
+            };
             (ExpiryChoice::Days(d), label)
         })
         .collect();
@@ -394,7 +403,12 @@ fn CreateDialog(
             return;
         }
         let choice = expiry.get_untracked().unwrap_or_else(|| {
-            default_expiry(policy.get_untracked().and_then(Result::ok).unwrap_or_default())
+            default_expiry(
+                policy
+                    .get_untracked()
+                    .and_then(Result::ok)
+                    .unwrap_or_default(),
+            )
         });
         let nets = network_entries(&networks.get_untracked());
         create.dispatch(Ask {

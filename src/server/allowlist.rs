@@ -48,7 +48,12 @@ impl Allowlist {
     /// are skipped, which can only narrow the list: an empty result from a
     /// non-empty column allows nothing.
     pub fn from_stored(stored: &str) -> Self {
-        Allowlist(stored.split_whitespace().filter_map(|n| n.parse().ok()).collect())
+        Allowlist(
+            stored
+                .split_whitespace()
+                .filter_map(|n| n.parse().ok())
+                .collect(),
+        )
     }
 
     pub fn to_stored(&self) -> String {
@@ -94,10 +99,26 @@ mod tests {
 
     #[test]
     fn networks_and_bare_addresses() {
-        let l = list(&["10.1.2.3/8", "192.168.1.7", "2001:db8::/32", "::1", "10.0.0.0/8"]).unwrap();
-        assert_eq!(l.names(), ["10.0.0.0/8", "192.168.1.7/32", "2001:db8::/32", "::1/128"]);
+        let l = list(&[
+            "10.1.2.3/8",
+            "192.168.1.7",
+            "2001:db8::/32",
+            "::1",
+            "10.0.0.0/8",
+        ])
+        .unwrap();
+        assert_eq!(
+            l.names(),
+            ["10.0.0.0/8", "192.168.1.7/32", "2001:db8::/32", "::1/128"]
+        );
         assert_eq!(Allowlist::from_stored(&l.to_stored()), l);
-        for ok in ["10.200.0.1", "192.168.1.7", "2001:db8:1::5", "::1", "::ffff:10.0.0.9"] {
+        for ok in [
+            "10.200.0.1",
+            "192.168.1.7",
+            "2001:db8:1::5",
+            "::1",
+            "::ffff:10.0.0.9",
+        ] {
             assert!(l.allows(ok.parse().unwrap()), "{ok}");
         }
         for no in ["11.0.0.1", "192.168.1.8", "2001:db9::1", "::2"] {
@@ -110,7 +131,9 @@ mod tests {
 
     #[test]
     fn bad_entries_are_named() {
-        let e = list(&["10.0.0.0/8", "10.0.0.0/33"]).unwrap_err().to_string();
+        let e = list(&["10.0.0.0/8", "10.0.0.0/33"])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`10.0.0.0/33`"), "{e}");
         let e = list(&["example.com"]).unwrap_err().to_string();
         assert!(e.contains("`example.com`"), "{e}");

@@ -193,7 +193,12 @@ pub async fn bulk_insert(
             .bind(&r.description)
             .bind(r.user_id)
             .bind(&r.username)
-            .bind(grams::search_text(&r.description, &r.username, scope::API, ""))
+            .bind(grams::search_text(
+                &r.description,
+                &r.username,
+                scope::API,
+                "",
+            ))
             .bind(r.created_at)
             .bind(i64::from(r.revoked_at.is_some()))
             .bind(r.revoked_at)

@@ -1,8 +1,8 @@
 //! Everything the browser never sees.
 
+pub mod allowlist;
 pub mod app;
 pub mod assets;
-pub mod allowlist;
 pub mod auth;
 pub mod auth_cache;
 pub mod cli;

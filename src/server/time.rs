@@ -26,9 +26,8 @@ pub fn parse_iso(raw: &str) -> Option<i64> {
 /// GitHub's `GitHub-Authentication-Token-Expiration` format:
 /// `2027-01-31 00:00:00 UTC`.
 pub fn github_format(millis: i64) -> String {
-    let fmt = time::macros::format_description!(
-        "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
-    );
+    let fmt =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
     OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000))
         .ok()
         .and_then(|t| t.format(&fmt).ok())
@@ -48,10 +47,19 @@ mod tests {
 
     #[test]
     fn expiry_formats() {
-        assert_eq!(super::parse_iso("2019-02-20T10:45:10Z"), Some(1_550_659_510_000));
-        assert_eq!(super::parse_iso("2019-02-20T11:45:10+01:00"), Some(1_550_659_510_000));
+        assert_eq!(
+            super::parse_iso("2019-02-20T10:45:10Z"),
+            Some(1_550_659_510_000)
+        );
+        assert_eq!(
+            super::parse_iso("2019-02-20T11:45:10+01:00"),
+            Some(1_550_659_510_000)
+        );
         assert_eq!(super::parse_iso("2019-02-20"), None);
         assert_eq!(super::parse_iso("tomorrow"), None);
-        assert_eq!(super::github_format(1_550_659_510_123), "2019-02-20 10:45:10 UTC");
+        assert_eq!(
+            super::github_format(1_550_659_510_123),
+            "2019-02-20 10:45:10 UTC"
+        );
     }
 }

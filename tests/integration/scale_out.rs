@@ -96,8 +96,16 @@ async fn instances_flushing_one_token_keep_the_newest_use() {
     let app_b = app_a.second_instance().await;
     let (id, _) = app_a.create_token(&Auth::admin(), "shared").await;
     // B saw the newest use, A an older one; B flushes first, then A.
-    app_b.state.tokens.last_used.record(id, 2_000_000_000_000, LOCALHOST, None);
-    app_a.state.tokens.last_used.record(id, 1_000_000_000_000, LOCALHOST, None);
+    app_b
+        .state
+        .tokens
+        .last_used
+        .record(id, 2_000_000_000_000, LOCALHOST, None);
+    app_a
+        .state
+        .tokens
+        .last_used
+        .record(id, 1_000_000_000_000, LOCALHOST, None);
     app_b.flush_last_used().await;
     app_a.flush_last_used().await;
     let res = app_a.show_token(&Auth::admin(), id).await;

@@ -500,13 +500,25 @@ async fn the_admin_search_matches_scope_names_and_forgets_deleted_ones() {
     assert_eq!(search("wiki").await, vec![wiki]);
     assert_eq!(search("METR").await, vec![metrics], "case folds");
     assert_eq!(search("%3Aread").await, vec![wiki]);
-    assert_eq!(search("wi").await, vec![wiki], "a short term, through token_grams");
-    assert_eq!(search("api").await, vec![plain, metrics], "the default scope too");
+    assert_eq!(
+        search("wi").await,
+        vec![wiki],
+        "a short term, through token_grams"
+    );
+    assert_eq!(
+        search("api").await,
+        vec![plain, metrics],
+        "the default scope too"
+    );
     app.delete_scope(&admin, "wiki").await;
     app.delete_scope(&admin, "metrics").await;
     assert_eq!(search("wiki").await, Vec::<i64>::new());
     assert_eq!(search("wi").await, Vec::<i64>::new());
     assert_eq!(search("metr").await, Vec::<i64>::new());
     assert_eq!(search("api").await, vec![plain, metrics]);
-    assert_eq!(search("alpha").await, vec![wiki], "its other lines stay searchable");
+    assert_eq!(
+        search("alpha").await,
+        vec![wiki],
+        "its other lines stay searchable"
+    );
 }

@@ -138,7 +138,10 @@ async fn last_used_never_moves_backwards() {
     app.flush_last_used().await;
     let newest = last_used().await;
     // A slow instance flushes an older time afterwards.
-    app.state.tokens.last_used.record(id, 1_000, LOCALHOST, None);
+    app.state
+        .tokens
+        .last_used
+        .record(id, 1_000, LOCALHOST, None);
     app.flush_last_used().await;
     assert_eq!(last_used().await, newest);
 }

@@ -7,10 +7,10 @@ use crate::server::error::ServiceError;
 use crate::server::guard::ClientIp;
 pub use crate::server::identity::{AuthError, AuthMethod, Caller, BUSY_RETRY_SECS};
 use crate::server::state::AppState;
+use crate::server::time::github_format;
 use crate::server::tokens::format::PlainToken;
 pub use crate::server::users::session;
 use crate::server::users::{service, service::LoginError, User};
-use crate::server::time::github_format;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -199,7 +199,11 @@ pub async fn api_caller(
             }
         }
         Ok(Some(Credentials::Bearer(token))) => {
-            match state.tokens.authenticate(&token, ip, user_agent(headers)).await {
+            match state
+                .tokens
+                .authenticate(&token, ip, user_agent(headers))
+                .await
+            {
                 Ok(verified) => Ok(Caller {
                     user: verified.user,
                     method: AuthMethod::Bearer,

@@ -12,7 +12,7 @@ use super::tokens::{
 use super::{base_url, link, ApiError, GoJson};
 use crate::model::TokenView;
 use crate::server::state::AppState;
-use crate::server::tokens::service::AdminListQuery;
+use crate::server::tokens::service::{expiring_within, AdminListQuery};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -35,11 +35,17 @@ pub async fn index(
         })?),
     };
     let after = query_param(query, "after");
+    let expiring = expiring_within(query_param(query, "expiring_within_days").as_deref())?;
     if page_size.is_none() && after.is_none() {
         // GoCD's list: every token, however many.
         let rows = state
             .tokens
-            .admin_all(&caller, filter, query_param(query, "q").as_deref())
+            .admin_all(
+                &caller,
+                filter,
+                query_param(query, "q").as_deref(),
+                expiring,
+            )
             .await?;
         return Ok(list_stream(base_url(&state, &headers), BASE, rows, true));
     }
@@ -52,6 +58,7 @@ pub async fn index(
                 q: query_param(query, "q"),
                 page_size,
                 after,
+                expiring_within_days: expiring,
             },
         )
         .await?;
@@ -60,7 +67,7 @@ pub async fn index(
     let mut body = list_json(&base, BASE, &views, true);
     if let Some(next) = page.next {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
-        for name in ["filter", "q", "page_size"] {
+        for name in ["filter", "q", "page_size", "expiring_within_days"] {
             if let Some(v) = query_param(query, name) {
                 q.append_pair(name, &v);
             }

@@ -236,16 +236,16 @@ pub async fn rotate(
 ) -> Result<Response, ApiError> {
     let id = token_id(&id)?;
     let (token, plain) = state.tokens.rotate_own(&caller, id).await?;
-    Ok(created_response(&base_url(&state, &headers), &token, &plain))
+    Ok(created_response(
+        &base_url(&state, &headers),
+        &token,
+        &plain,
+    ))
 }
 
 /// The token a refused create would have made, as GoCD shows it beside the
 /// errors: the token's shape without an id, a `self` link or a secret.
-fn unsaved_json(
-    base: &str,
-    caller: &Caller,
-    body: CreateBody,
-) -> Value {
+fn unsaved_json(base: &str, caller: &Caller, body: CreateBody) -> Value {
     let view = TokenView {
         id: 0,
         description: String::new(),

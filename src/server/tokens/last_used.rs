@@ -65,7 +65,9 @@ pub struct LastUsed {
 impl LastUsed {
     pub fn record(&self, token_id: i64, at: i64, ip: IpAddr, agent: Option<&str>) {
         if let Ok(mut m) = self.pending.lock() {
-            m.entry(token_id).or_default().add(at, ip.to_canonical(), agent);
+            m.entry(token_id)
+                .or_default()
+                .add(at, ip.to_canonical(), agent);
         }
     }
 
@@ -161,6 +163,9 @@ mod tests {
         newer.add(9, ip("::1"), None);
         let merged = u.merge(newer);
         assert_eq!(merged.ips, [ip("::1"), ip("10.0.0.1"), ip("10.0.0.2")]);
-        assert_eq!((merged.at, merged.user_agent.as_deref()), (9, Some("curl/8")));
+        assert_eq!(
+            (merged.at, merged.user_agent.as_deref()),
+            (9, Some("curl/8"))
+        );
     }
 }

@@ -55,9 +55,7 @@ impl Lifetime {
     /// long as the old one's, within the maximum; never, if the old one
     /// never expired and there is no maximum.
     pub fn rotated(&self, old: &AccessToken, now: i64) -> Option<i64> {
-        let lifetime = old
-            .expires_at
-            .map(|e| (e - old.created_at).max(1000));
+        let lifetime = old.expires_at.map(|e| (e - old.created_at).max(1000));
         match (lifetime, self.max_millis()) {
             (Some(l), Some(m)) => Some(now + l.min(m)),
             (Some(l), None) => Some(now + l),
@@ -106,15 +104,25 @@ mod tests {
         let none = Lifetime::default();
         assert_eq!(none.expiry(None, NOW).unwrap(), None);
         let later = iso(NOW + 400 * DAY_MILLIS);
-        assert_eq!(none.expiry(Some(&later), NOW).unwrap(), Some(NOW + 400 * DAY_MILLIS));
+        assert_eq!(
+            none.expiry(Some(&later), NOW).unwrap(),
+            Some(NOW + 400 * DAY_MILLIS)
+        );
         let max = Lifetime { max_days: Some(30) };
         assert_eq!(max.expiry(None, NOW).unwrap(), Some(NOW + 30 * DAY_MILLIS));
         let e = max.expiry(Some(&later), NOW).unwrap_err().to_string();
         assert!(e.contains("at most 30 days"), "{e}");
         let past = iso(NOW - 1000);
-        assert!(max.expiry(Some(&past), NOW).unwrap_err().to_string().contains("future"));
+        assert!(max
+            .expiry(Some(&past), NOW)
+            .unwrap_err()
+            .to_string()
+            .contains("future"));
         assert!(none.expiry(Some("soon"), NOW).is_err());
-        assert!(none.expiry(Some(&iso(NOW)), NOW).is_err(), "now is not the future");
+        assert!(
+            none.expiry(Some(&iso(NOW)), NOW).is_err(),
+            "now is not the future"
+        );
     }
 
     #[test]
@@ -136,9 +144,17 @@ mod tests {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         assert_eq!(merge_ips("", &[ip("10.0.0.1")]), "10.0.0.1");
         assert_eq!(
-            merge_ips("10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4 10.0.0.5", &[ip("10.0.0.4"), ip("::1")]),
+            merge_ips(
+                "10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4 10.0.0.5",
+                &[ip("10.0.0.4"), ip("::1")]
+            ),
             "10.0.0.4 ::1 10.0.0.1 10.0.0.2 10.0.0.3"
         );
-        assert_eq!(user_agent(&format!("curl\u{1b}/{}", "x".repeat(300))).chars().count(), 256);
+        assert_eq!(
+            user_agent(&format!("curl\u{1b}/{}", "x".repeat(300)))
+                .chars()
+                .count(),
+            256
+        );
     }
 }

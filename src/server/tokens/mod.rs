@@ -100,7 +100,11 @@ impl AccessToken {
                 && !lifecycle::is_expired(self.expires_at, now)
                 && lifecycle::is_expired(self.expires_at, now + EXPIRY_WARNING_DAYS * DAY_MILLIS),
             rotated_from: self.rotated_from,
-            last_used_ips: self.last_used_ips.split_whitespace().map(str::to_string).collect(),
+            last_used_ips: self
+                .last_used_ips
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
             last_used_user_agent: self.last_used_user_agent.clone(),
             allowed_cidrs: self.allowed_cidrs.names(),
         }

@@ -5,8 +5,8 @@ use super::lifecycle::merge_ips;
 use super::search::grams::{self, GramChange};
 use super::search::state_condition;
 use super::AccessToken;
-use crate::server::allowlist::Allowlist;
 use crate::model::TokenFilter;
+use crate::server::allowlist::Allowlist;
 use crate::server::db::{Db, Dialect};
 use crate::server::identity::User;
 use crate::server::scope::Grants;
@@ -137,7 +137,10 @@ async fn insert_row(
 /// What [`rotate`] did.
 pub enum Rotated {
     /// The new token, and the old one, now revoked.
-    Token { new: AccessToken, old: AccessToken },
+    Token {
+        new: AccessToken,
+        old: AccessToken,
+    },
     /// The token was rotated away before: its family's active tokens were
     /// revoked (how many).
     Reused(u64),
@@ -531,7 +534,13 @@ pub async fn drop_scope(
                 .execute(&mut **tx)
                 .await?;
         }
-        texts.push((*id, old_text, *was_revoked != 0, text, revoke || *was_revoked != 0));
+        texts.push((
+            *id,
+            old_text,
+            *was_revoked != 0,
+            text,
+            revoke || *was_revoked != 0,
+        ));
     }
     let gram_changes: Vec<GramChange> = texts
         .iter()

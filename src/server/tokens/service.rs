@@ -17,8 +17,8 @@ use crate::server::scope::Grants;
 use crate::server::scopes::repo as scopes_repo;
 use crate::server::time::{iso, now_millis};
 use futures_util::{Stream, StreamExt};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use subtle::ConstantTimeEq;
@@ -153,6 +153,25 @@ pub struct AdminListQuery {
     pub q: Option<String>,
     pub page_size: Option<i64>,
     pub after: Option<String>,
+    /// Only active tokens that expire within this many days (tollgate's).
+    pub expiring_within_days: Option<i64>,
+}
+
+/// Most days `expiring_within_days` may look ahead.
+pub const EXPIRING_WITHIN_MAX: i64 = 36_500;
+
+/// Reads `expiring_within_days`: a whole number of days, 1 to
+/// [`EXPIRING_WITHIN_MAX`].
+pub fn expiring_within(raw: Option<&str>) -> Result<Option<i64>, ServiceError> {
+    let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    match raw.parse::<i64>() {
+        Ok(d) if (1..=EXPIRING_WITHIN_MAX).contains(&d) => Ok(Some(d)),
+        _ => Err(ServiceError::BadRequest(format!(
+            "Value of query parameter `expiring_within_days` must be a number of days from 1 to {EXPIRING_WITHIN_MAX}."
+        ))),
+    }
 }
 
 fn encode_cursor(filter: TokenFilter, last: &AccessToken) -> String {
@@ -182,7 +201,9 @@ fn decode_cursor(filter: TokenFilter, raw: &str) -> Result<Cursor, ServiceError>
     };
     match (filter, cursor) {
         (TokenFilter::Revoked, Cursor::Revoked { .. }) => Ok(cursor),
-        (TokenFilter::Active | TokenFilter::Expired | TokenFilter::All, Cursor::Id(_)) => Ok(cursor),
+        (TokenFilter::Active | TokenFilter::Expired | TokenFilter::All, Cursor::Id(_)) => {
+            Ok(cursor)
+        }
         _ => Err(bad()),
     }
 }
@@ -210,7 +231,9 @@ impl Tokens {
 
     /// The longest a token may live, in days (`None`: no maximum).
     pub fn with_max_lifetime_days(mut self, days: Option<u32>) -> Self {
-        self.lifetime = Lifetime { max_days: days.filter(|&d| d > 0) };
+        self.lifetime = Lifetime {
+            max_days: days.filter(|&d| d > 0),
+        };
         self
     }
 
@@ -434,7 +457,8 @@ impl Tokens {
     ) -> Result<Page, ServiceError> {
         caller.require_admin()?;
         let term = SearchTerm::parse(query.q.as_deref())?;
-        let search = Search::new(&self.db, term.as_ref());
+        let search =
+            Search::new(&self.db, term.as_ref()).expiring_within(query.expiring_within_days);
         self.page(&search, query.filter, query.page_size, query.after)
             .await
     }
@@ -447,6 +471,7 @@ impl Tokens {
         caller: &Caller,
         filter: TokenFilter,
         q: Option<&str>,
+        expiring_within_days: Option<i64>,
     ) -> Result<impl Stream<Item = Result<AccessToken, ServiceError>> + Send + 'static, ServiceError>
     {
         caller.require_admin()?;
@@ -462,8 +487,15 @@ impl Tokens {
             .map_err(|_| busy())?
             .map_err(|_| busy())?;
         let this = self.clone();
-        Ok(search::everything(&self.db, filter, term.as_ref(), permit)
-            .map(move |row| row.map(|t| this.fresh(t)).map_err(ServiceError::from)))
+        let now = now_millis();
+        let when = search::When {
+            now,
+            horizon: expiring_within_days.map(|d| now + d * crate::server::time::DAY_MILLIS),
+        };
+        Ok(
+            search::everything(&self.db, when, filter, term.as_ref(), permit)
+                .map(move |row| row.map(|t| this.fresh(t)).map_err(ServiceError::from)),
+        )
     }
 
     async fn page(
@@ -581,7 +613,10 @@ impl Tokens {
     /// Expiry is judged on every call, cached or not.
     pub async fn verify(&self, token: &PlainToken) -> Result<Verified, AuthError> {
         let verified = self.lookup(token).await?;
-        if let Some(at) = verified.expires_at.filter(|&e| is_expired(Some(e), now_millis())) {
+        if let Some(at) = verified
+            .expires_at
+            .filter(|&e| is_expired(Some(e), now_millis()))
+        {
             return Err(AuthError::ExpiredToken(iso(at)));
         }
         Ok(verified)

@@ -12,13 +12,13 @@ mod plan;
 mod sql;
 mod term;
 
-pub use sql::state_condition;
+pub use sql::{state_condition, When};
 pub use term::{SearchTerm, SEARCH_MAX};
 
 use super::AccessToken;
 use crate::model::TokenFilter;
 use crate::server::db::Db;
-use crate::server::time::now_millis;
+use crate::server::time::{now_millis, DAY_MILLIS};
 use futures_util::{Stream, StreamExt};
 use plan::Strategy;
 use sql::Candidates;
@@ -36,12 +36,13 @@ const ROWS_AHEAD: usize = 512;
 /// up, and a reader that goes away stops it. `hold` is dropped with the task.
 pub fn everything<H: Send + 'static>(
     db: &Db,
+    when: When,
     filter: TokenFilter,
     term: Option<&SearchTerm>,
     hold: H,
 ) -> impl Stream<Item = Result<AccessToken, sqlx::Error>> + Send + 'static {
     let Stmt { sql, args } =
-        sql::everything(now_millis(), sql::dialect(db), filter, term.map(SearchTerm::as_str));
+        sql::everything(when, sql::dialect(db), filter, term.map(SearchTerm::as_str));
     let pool = db.pool.clone();
     let (tx, rx) = mpsc::channel(ROWS_AHEAD);
     tokio::spawn(async move {
@@ -91,6 +92,8 @@ pub struct Search<'a> {
     max_id: OnceCell<i64>,
     /// The time states are judged at: one for the whole request.
     now: i64,
+    /// Only active tokens expiring by then (the expiry warnings).
+    horizon: Option<i64>,
     /// Whether any unrevoked token has expired by `now`.
     any_expired: OnceCell<bool>,
 }
@@ -104,7 +107,21 @@ impl<'a> Search<'a> {
             stats: OnceCell::new(),
             max_id: OnceCell::new(),
             now: now_millis(),
+            horizon: None,
             any_expired: OnceCell::new(),
+        }
+    }
+
+    /// Only active tokens that expire within `days` (from now).
+    pub fn expiring_within(mut self, days: Option<i64>) -> Self {
+        self.horizon = days.map(|d| self.now + d * DAY_MILLIS);
+        self
+    }
+
+    fn when(&self) -> When {
+        When {
+            now: self.now,
+            horizon: self.horizon,
         }
     }
 
@@ -122,18 +139,28 @@ impl<'a> Search<'a> {
             return Ok(Vec::new());
         }
         let Some(q) = self.term.map(SearchTerm::as_str) else {
-            return self.fetch(sql::unsearched(self.now, filter, after, limit)).await;
+            return self
+                .fetch(sql::unsearched(self.when(), filter, after, limit))
+                .await;
         };
         let from = match plan::choose(self, q, filter, limit).await? {
             Strategy::Nothing => return Ok(Vec::new()),
             Strategy::InIndexOrder => {
                 return self
-                    .fetch(sql::index_in_order(self.now, d, filter, q, after, limit))
+                    .fetch(sql::index_in_order(self.when(), d, filter, q, after, limit))
                     .await
             }
             Strategy::WindowFirst(from) => {
                 let page = self
-                    .fetch(sql::window(self.now, d, filter, q, after, plan::WINDOW, limit))
+                    .fetch(sql::window(
+                        self.when(),
+                        d,
+                        filter,
+                        q,
+                        after,
+                        plan::WINDOW,
+                        limit,
+                    ))
                     .await?;
                 if page.len() as i64 >= limit {
                     return Ok(page);
@@ -142,8 +169,16 @@ impl<'a> Search<'a> {
             }
             Strategy::Candidates(from) => from,
         };
-        self.fetch(sql::candidates_page(self.now, d, from, filter, q, after, limit))
-            .await
+        self.fetch(sql::candidates_page(
+            self.when(),
+            d,
+            from,
+            filter,
+            q,
+            after,
+            limit,
+        ))
+        .await
     }
 
     /// How many tokens of the filter's state match, counting no further
@@ -165,7 +200,8 @@ impl<'a> Search<'a> {
             Some(q) => match plan::candidates(d, q) {
                 Candidates::Blocks => {
                     let (blocks, count) = self.gram_stats(q).await?.of(filter);
-                    if (grams::is_short(q) && !any_expired) || blocks == 0 {
+                    let exact = grams::is_short(q) && !any_expired && self.horizon.is_none();
+                    if exact || blocks == 0 {
                         return Ok(count.min(cap));
                     }
                     Some(Candidates::Blocks)
@@ -174,7 +210,7 @@ impl<'a> Search<'a> {
             },
         };
         let q = self.term.map(SearchTerm::as_str).unwrap_or_default();
-        let Stmt { sql, args } = sql::count(self.now, d, from, filter, q, cap);
+        let Stmt { sql, args } = sql::count(self.when(), d, from, filter, q, cap);
         let (count,): (i64,) = args
             .bind(sqlx::query_as::<_, (i64,)>(AssertSqlSafe(sql)))
             .fetch_one(&self.db.pool)

@@ -23,15 +23,22 @@ enum Arg {
     Text(String),
 }
 
-/// Parameters in the order of their `$N` placeholders, and the time the
-/// statement's states are judged at (expiry).
-pub(super) struct Args(Vec<Arg>, i64);
+/// When a statement judges states: its time (expiry), and optionally only
+/// the active tokens expiring by `horizon`.
+#[derive(Clone, Copy, Debug)]
+pub struct When {
+    pub now: i64,
+    pub horizon: Option<i64>,
+}
+
+/// Parameters in the order of their `$N` placeholders, and when the
+/// statement's states are judged.
+pub(super) struct Args(Vec<Arg>, When);
 
 impl Args {
-    pub(super) fn at(now: i64) -> Self {
-        Args(Vec::new(), now)
+    pub(super) fn at(when: When) -> Self {
+        Args(Vec::new(), when)
     }
-
 
     /// Binds a value and returns its placeholder.
     fn int(&mut self, v: i64) -> String {
@@ -180,8 +187,13 @@ pub fn state_condition(filter: TokenFilter, t: &str, now: &str) -> String {
 fn state(filter: TokenFilter, t: &str, args: &mut Args) -> String {
     match filter {
         TokenFilter::Active | TokenFilter::Expired => {
-            let now = args.int(args.1);
-            state_condition(filter, t, &now)
+            let When { now, horizon } = args.1;
+            let now = args.int(now);
+            let mut cond = state_condition(filter, t, &now);
+            if let (TokenFilter::Active, Some(h)) = (filter, horizon) {
+                cond.push_str(&format!(" AND {t}.expires_at <= {}", args.int(h)));
+            }
+            cond
         }
         _ => state_condition(filter, t, ""),
     }
@@ -228,7 +240,10 @@ fn blocks(q: &str, args: &mut Args) -> String {
 /// Per state (active, revoked, all): how many blocks may hold tokens
 /// containing `q`, and at most how many such tokens there are.
 pub(super) fn gram_stats(q: &str) -> Stmt {
-    let mut args = Args::at(0);
+    let mut args = Args::at(When {
+        now: 0,
+        horizon: None,
+    });
     let per = |n: &str| {
         format!(
             "CAST(COALESCE(SUM(CASE WHEN {n} > 0 THEN 1 ELSE 0 END), 0) AS BIGINT), \
@@ -281,7 +296,7 @@ fn stats_column(filter: TokenFilter) -> &'static str {
 
 /// 1 if any unrevoked token has expired by `now`, else 0 (the expiry index).
 pub(super) fn any_expired(now: i64) -> Stmt {
-    let mut args = Args::at(now);
+    let mut args = Args::at(When { now, horizon: None });
     let sql = format!(
         "SELECT COUNT(*) FROM (SELECT 1 FROM access_tokens WHERE 1 = 1{} LIMIT 1) AS x",
         state(TokenFilter::Expired, "access_tokens", &mut args)
@@ -290,13 +305,8 @@ pub(super) fn any_expired(now: i64) -> Stmt {
 }
 
 /// A page of the list in its order, without a search.
-pub(super) fn unsearched(
-    now: i64,
-    filter: TokenFilter,
-    after: Option<Cursor>,
-    limit: i64,
-) -> Stmt {
-    let mut args = Args::at(now);
+pub(super) fn unsearched(at: When, filter: TokenFilter, after: Option<Cursor>, limit: i64) -> Stmt {
+    let mut args = Args::at(at);
     let sql = format!(
         "SELECT {COLUMNS} FROM access_tokens WHERE 1 = 1{}{} ORDER BY {} LIMIT {}",
         state(filter, "access_tokens", &mut args),
@@ -310,12 +320,12 @@ pub(super) fn unsearched(
 /// The whole list in its order, filtered by `q` if there is one: read row by
 /// row, never as a whole.
 pub(super) fn everything(
-    now: i64,
+    at: When,
     d: &dyn DialectSql,
     filter: TokenFilter,
     q: Option<&str>,
 ) -> Stmt {
-    let mut args = Args::at(now);
+    let mut args = Args::at(at);
     let contains = match q {
         Some(q) => format!(" AND {}", d.contains("search_text", &args.text(q))),
         None => String::new(),
@@ -331,14 +341,14 @@ pub(super) fn everything(
 /// A page straight from an index that yields rows newest first
 /// ([`DialectSql::index_in_order`]); only `Cursor::Id` can bound it.
 pub(super) fn index_in_order(
-    now: i64,
+    at: When,
     d: &dyn DialectSql,
     filter: TokenFilter,
     q: &str,
     after: Option<Cursor>,
     limit: i64,
 ) -> Stmt {
-    let mut args = Args::at(now);
+    let mut args = Args::at(at);
     let rows = d.index_rows(q, &mut args);
     // The cursor bounds the index's rowid, so the index starts there.
     let cursor = match after {
@@ -355,7 +365,10 @@ pub(super) fn index_in_order(
 
 /// How many rows the trigram index finds for `q`, counting to `upto` at most.
 pub(super) fn probe(d: &dyn DialectSql, q: &str, upto: i64) -> Stmt {
-    let mut args = Args::at(0);
+    let mut args = Args::at(When {
+        now: 0,
+        horizon: None,
+    });
     let sql = format!(
         "SELECT COUNT(*) FROM (SELECT 1 {} LIMIT {}) AS probe",
         d.index_matches(q, &mut args),
@@ -366,7 +379,7 @@ pub(super) fn probe(d: &dyn DialectSql, q: &str, upto: i64) -> Stmt {
 
 /// The newest `window` rows of the list (from the cursor on), filtered by `q`.
 pub(super) fn window(
-    now: i64,
+    at: When,
     d: &dyn DialectSql,
     filter: TokenFilter,
     q: &str,
@@ -374,7 +387,7 @@ pub(super) fn window(
     window: i64,
     limit: i64,
 ) -> Stmt {
-    let mut args = Args::at(now);
+    let mut args = Args::at(at);
     let cursor = cursor(after, "access_tokens", &mut args);
     let contains = d.contains("search_text", &args.text(q));
     let sql = format!(
@@ -411,7 +424,7 @@ fn candidate_rows(
 /// A page of the candidates, sorted. Each step is materialized on its own,
 /// so that no planner turns it back into a walk in the list's order.
 pub(super) fn candidates_page(
-    now: i64,
+    at: When,
     d: &dyn DialectSql,
     from: Candidates,
     filter: TokenFilter,
@@ -419,7 +432,7 @@ pub(super) fn candidates_page(
     after: Option<Cursor>,
     limit: i64,
 ) -> Stmt {
-    let mut args = Args::at(now);
+    let mut args = Args::at(at);
     let rows = candidate_rows(d, from, filter, q, after, &mut args);
     let sql = format!(
         "WITH m AS MATERIALIZED ({rows}), \
@@ -434,14 +447,14 @@ pub(super) fn candidates_page(
 /// How many tokens of the filter's state contain `q` (all of them without
 /// a search), counting to `cap` at most.
 pub(super) fn count(
-    now: i64,
+    at: When,
     d: &dyn DialectSql,
     from: Option<Candidates>,
     filter: TokenFilter,
     q: &str,
     cap: i64,
 ) -> Stmt {
-    let mut args = Args::at(now);
+    let mut args = Args::at(at);
     let rows = match from {
         None => format!(
             "SELECT 1 FROM access_tokens WHERE 1 = 1{}",
