@@ -428,10 +428,17 @@ async fn search_agrees_with_a_scan_of_every_token() {
             let expected: Vec<i64> = all
                 .iter()
                 .filter(|t| {
+                    let scopes: Vec<&str> = t["scopes"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|s| s.as_str().unwrap())
+                        .collect();
                     let text = format!(
-                        "{}\n{}",
+                        "{}\n{}\n{}",
                         t["description"].as_str().unwrap().to_lowercase(),
-                        t["username"].as_str().unwrap().to_lowercase()
+                        t["username"].as_str().unwrap().to_lowercase(),
+                        scopes.join(" ")
                     );
                     text.contains(&lower)
                 })
