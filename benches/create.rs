@@ -103,6 +103,7 @@ async fn main() {
         user,
         method: AuthMethod::Basic,
         grants: None,
+        token_expires_at: None,
     };
     let tokens =
         Tokens::new(db.clone(), Arc::new(AuthCache::default())).with_max_active_per_user(cap);

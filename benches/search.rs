@@ -113,6 +113,7 @@ async fn main() {
         user: admin,
         method: AuthMethod::Session,
         grants: None,
+        token_expires_at: None,
     };
 
     println!(
@@ -137,7 +138,7 @@ async fn main() {
     let (mut all_fn, mut all_rest) = (Vec::new(), Vec::new());
     for q in QUERIES {
         let (mut f, mut rev, mut r) = (Vec::new(), Vec::new(), Vec::new());
-        let mut hits = (0, 0);
+        let mut hits = tollgate::model::TabCounts::default();
         for _ in 0..RUNS {
             // The page's server function (`Tokens::admin_page`): the first
             // page of a tab and both tabs' counts; Active, then Revoked.
@@ -191,8 +192,8 @@ async fn main() {
             ms(pct(&rev, 0.95)),
             ms(pct(&r, 0.5)),
             ms(pct(&r, 0.95)),
-            shown(hits.0),
-            shown(hits.1),
+            shown(hits.active),
+            shown(hits.revoked),
         );
         all_fn.extend(f);
         all_fn.extend(rev);

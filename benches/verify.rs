@@ -16,6 +16,9 @@ use tollgate::server::tokens::format::PlainToken;
 use tollgate::server::tokens::Tokens;
 use tollgate::server::users::{repo, service};
 
+/// The client address the benchmark's tokens are used from.
+const LOOPBACK: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -35,6 +38,7 @@ fn bench(c: &mut Criterion) {
             user,
             method: AuthMethod::Basic,
             grants: None,
+            token_expires_at: None,
         };
         let (_, plain) = tokens.create(&caller, "bench").await.unwrap();
         // A second instance on the same file that reads the database every time.
@@ -52,7 +56,7 @@ fn bench(c: &mut Criterion) {
         let tokens = tokens.clone();
         async move {
             match parsed {
-                Ok(token) => tokens.authenticate(&token).await.is_ok(),
+                Ok(token) => tokens.authenticate(&token, LOOPBACK, None).await.is_ok(),
                 Err(_) => false,
             }
         }
@@ -74,8 +78,9 @@ fn bench(c: &mut Criterion) {
         },
     );
     g.bench_function("tollgate unknown well-formed token (SQLite lookup)", |b| {
-        b.to_async(&rt)
-            .iter(|| async { black_box(tokens.authenticate(&unknown).await.is_err()) })
+        b.to_async(&rt).iter(|| async {
+            black_box(tokens.authenticate(&unknown, LOOPBACK, None).await.is_err())
+        })
     });
     g.bench_function("tollgate CPU part (checksum, SHA-256)", |b| {
         b.iter(|| black_box(PlainToken::parse(black_box(&secret)).unwrap().hash()))

@@ -25,7 +25,7 @@ pub struct NewToken<'a> {
 
 /// What [`insert`] did.
 pub enum Inserted {
-    Token(AccessToken),
+    Token(Box<AccessToken>),
     /// The user already holds `max_active` active tokens: nothing written.
     AtCap,
     /// The user was disabled or deleted meanwhile: nothing written.
@@ -97,7 +97,7 @@ pub async fn insert(
     }
     let token = insert_row(&mut tx, hash, new, user, now).await?;
     tx.commit().await?;
-    Ok(Inserted::Token(token))
+    Ok(Inserted::Token(Box::new(token)))
 }
 
 /// The row and its grams, in the caller's transaction.
@@ -138,8 +138,8 @@ async fn insert_row(
 pub enum Rotated {
     /// The new token, and the old one, now revoked.
     Token {
-        new: AccessToken,
-        old: AccessToken,
+        new: Box<AccessToken>,
+        old: Box<AccessToken>,
     },
     /// The token was rotated away before: its family's active tokens were
     /// revoked (how many).
@@ -235,7 +235,10 @@ pub async fn rotate(
         .await?;
     grams::apply(&mut tx, &[GramChange::revoked(old.id, &text)]).await?;
     tx.commit().await?;
-    Ok(Rotated::Token { new: token, old })
+    Ok(Rotated::Token {
+        new: Box::new(token),
+        old: Box::new(old),
+    })
 }
 
 /// A user's own tokens, oldest first. Tokens revoked because their owner was

@@ -325,7 +325,7 @@ impl Tokens {
         )
         .await?
         {
-            repo::Inserted::Token(t) => t,
+            repo::Inserted::Token(t) => *t,
             repo::Inserted::AtCap => return Err(too_many_active(self.max_active_per_user)),
             // Disabled or deleted since the caller was authenticated.
             repo::Inserted::UserGone => return Err(ServiceError::forbidden()),
@@ -369,7 +369,7 @@ impl Tokens {
             repo::Rotated::Token { new, old } => {
                 self.cache.changed(&self.db).await;
                 tracing::info!(token_id = new.id, rotated_from = old.id, user = %caller.user.login_name, "access token rotated");
-                Ok((new, plain))
+                Ok((*new, plain))
             }
             repo::Rotated::Reused(revoked) => {
                 self.cache.changed(&self.db).await;
