@@ -46,6 +46,13 @@ rss_idle=$(ps -o rss= -p "$pid" | tr -d ' ')
 
 token=$(curl -sf -u admin:bench-password -H "$V1" -H 'Content-Type: application/json' \
   -d '{"description":"load"}' "$BASE/go/api/current_user/access_tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+# The same, with everything issue 14 checks on each use: an expiry (and the
+# X-Tollgate-Token-Expiration header on every answer) and a network allowlist.
+expires=$(date -u -d '+300 days' +%Y-%m-%dT%H:%M:%SZ)
+limited=$(curl -sf -u admin:bench-password -H "$V1" -H 'Content-Type: application/json' \
+  -d "{\"description\":\"load, expiring, allowlisted\",\"expires_at\":\"$expires\",\"allowed_cidrs\":[\"10.0.0.0/8\",\"127.0.0.0/8\"]}" \
+  "$BASE/go/api/current_user/access_tokens" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+[ -n "$limited" ] || { echo "could not create the expiring, allowlisted token"; exit 1; }
 forged="${token:0:10}$( [ "${token:10:1}" = a ] && echo b || echo a )${token:11}"
 # A well-formed token that was never issued: random part plus a valid CRC32
 # checksum, so it passes the format check and costs a database lookup.
@@ -82,6 +89,7 @@ wrk_pid=$!
 sleep 5
 rss_load=$(ps -o rss= -p "$pid" | tr -d ' ')
 wait $wrk_pid
+run bearer-lifecycle -H "Authorization: Bearer $limited" "$BASE/go/api/current_user"
 run forged -H "Authorization: Bearer $forged" "$BASE/go/api/current_user"
 run unknown -H "Authorization: Bearer $unknown" "$BASE/go/api/current_user"
 
@@ -91,8 +99,10 @@ ratio=$(awk -v a="$(cat "$work/rps-bearer")" -v b="$(cat "$work/rps-version")" '
 writes=$(sed -n 's/.*last-used totals.*writes=\([0-9]*\).*/\1/p' "$work/server.log" | tail -1)
 flushes=$(sed -n 's/.*last-used totals.*flushes=\([0-9]*\).*/\1/p' "$work/server.log" | tail -1)
 lookups=$(sed -n 's/.*last-used totals.*lookups=\([0-9]*\).*/\1/p' "$work/server.log" | tail -1)
+lifecycle_ratio=$(awk -v a="$(cat "$work/rps-bearer-lifecycle")" -v b="$(cat "$work/rps-version")" 'BEGIN {printf "%.2f", a/b}')
 echo
 echo "authenticated / unauthenticated requests/s: $ratio"
+echo "with expiry and allowlist / unauthenticated requests/s: $lifecycle_ratio"
 echo "last-used: $writes row writes in $flushes flushes (flush interval 1 s) for the hot token"
 echo "token lookups in the database: $lookups (verified tokens are cached for --auth-cache-ttl-ms, 1000 by default; the unknown-token flood reads every time)"
 echo "RSS: idle ${rss_idle} KiB, under load ${rss_load} KiB; cold start to first served request: ${cold_ms} ms"

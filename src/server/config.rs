@@ -189,6 +189,10 @@ pub struct ServeArgs {
     /// the database store and index.
     #[arg(long, env = "TOLLGATE_MAX_ACTIVE_TOKENS_PER_USER", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_active_tokens_per_user: u32,
+    /// Leaked-token reports (`POST /go/api/credentials/revoke`, which needs
+    /// no authentication) one client may send each hour; 0: no limit.
+    #[arg(long, env = "TOLLGATE_LEAK_REPORTS_PER_HOUR", default_value_t = 60)]
+    pub leak_reports_per_hour: u32,
     /// The longest a token may live, in days. Tokens created without an
     /// expiry expire after this many days, and later expiries are refused.
     /// Unset: no maximum (tokens may never expire, as in GoCD).
@@ -225,6 +229,8 @@ pub struct Settings {
     pub max_active_tokens_per_user: u32,
     /// The longest a token may live, in days; `None`: no maximum.
     pub token_max_lifetime_days: Option<u32>,
+    /// Leaked-token reports per client and hour; 0: no limit.
+    pub leak_reports_per_hour: u32,
     /// Argon2 computations at once; 0: one per core.
     pub password_checks: usize,
     /// Sign-ins waiting for a password check before 503.
@@ -266,6 +272,7 @@ impl Default for Settings {
             max_connections: 4096,
             max_active_tokens_per_user: DEFAULT_MAX_ACTIVE_TOKENS_PER_USER,
             token_max_lifetime_days: None,
+            leak_reports_per_hour: 60,
             password_checks: 0,
             password_queue: DEFAULT_PASSWORD_QUEUE,
             notify_database_url: None,
@@ -288,6 +295,7 @@ impl From<&ServeArgs> for Settings {
             max_connections: args.max_connections.max(1) as usize,
             max_active_tokens_per_user: args.max_active_tokens_per_user,
             token_max_lifetime_days: args.token_max_lifetime_days,
+            leak_reports_per_hour: args.leak_reports_per_hour,
             password_checks: args.password_checks,
             password_queue: args.password_queue,
             notify_database_url: args

@@ -19,6 +19,8 @@ pub struct AppState {
     pub auth_cache: Arc<AuthCache>,
     pub tokens: Tokens,
     pub throttle: Arc<AuthThrottle>,
+    /// Leaked-token reports per client (`--leak-reports-per-hour`).
+    pub reports: Arc<AuthThrottle>,
     pub settings: Arc<Settings>,
     pub leptos_options: LeptosOptions,
     /// Every password check and hash of the server goes through it.
@@ -48,6 +50,10 @@ impl AppState {
             throttle: Arc::new(AuthThrottle::new(
                 settings.auth_failures_per_minute,
                 settings.auth_failure_burst,
+                trusted.clone(),
+            )),
+            reports: Arc::new(AuthThrottle::per_hour(
+                settings.leak_reports_per_hour,
                 trusted,
             )),
             tokens: Tokens::new(db.clone(), auth_cache.clone())

@@ -79,6 +79,18 @@ impl AuthThrottle {
         Self::with_capacity(per_minute, burst, trusted_header, TRACKED_MAX)
     }
 
+    /// `per_hour` units a client may take each hour, all of them at once if
+    /// it likes (the leaked-token reports); 0 turns it off.
+    pub fn per_hour(per_hour: u32, trusted_header: Option<HeaderName>) -> Self {
+        Self::with_period(
+            3_600_000_000_000,
+            per_hour,
+            per_hour,
+            trusted_header,
+            TRACKED_MAX,
+        )
+    }
+
     /// As [`AuthThrottle::new`], tracking at most `tracked_max` clients.
     pub fn with_capacity(
         per_minute: u32,
@@ -86,9 +98,26 @@ impl AuthThrottle {
         trusted_header: Option<HeaderName>,
         tracked_max: usize,
     ) -> Self {
-        let gcra = (per_minute > 0).then(|| {
-            let burst = if burst == 0 { per_minute } else { burst };
-            let interval = 60_000_000_000 / u64::from(per_minute);
+        Self::with_period(
+            60_000_000_000,
+            per_minute,
+            burst,
+            trusted_header,
+            tracked_max,
+        )
+    }
+
+    /// `count` units replenish each `period_ns`, up to `burst` at once.
+    fn with_period(
+        period_ns: u64,
+        count: u32,
+        burst: u32,
+        trusted_header: Option<HeaderName>,
+        tracked_max: usize,
+    ) -> Self {
+        let gcra = (count > 0).then(|| {
+            let burst = if burst == 0 { count } else { burst };
+            let interval = period_ns / u64::from(count);
             Gcra {
                 interval,
                 tolerance: interval * u64::from(burst),

@@ -357,6 +357,19 @@ pub trait Api: Sync {
             .await
     }
 
+    /// Reports leaked tokens, unauthenticated: `body` as is (JSON), or raw
+    /// text with `raw`.
+    async fn report_leaks(&self, body: &str) -> Res {
+        self.api_raw(
+            Method::POST,
+            "/go/api/credentials/revoke",
+            None,
+            &Auth::None,
+            Some(body),
+        )
+        .await
+    }
+
     /// Rotates one of the caller's tokens (`POST …/:id/rotate`).
     async fn rotate_token(&self, auth: &Auth, id: impl Display) -> Res {
         let path = format!("{TOKENS}/{id}/rotate");

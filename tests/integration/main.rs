@@ -12,6 +12,7 @@ mod gocd_fidelity;
 mod hardening;
 mod health;
 mod input_limits;
+mod leaks;
 mod lifecycle;
 mod notify;
 mod proxies;

@@ -5,6 +5,7 @@ mod accept;
 mod access;
 mod admin_tokens;
 mod cctray;
+mod credentials;
 mod current_user;
 mod error;
 mod json;
@@ -89,6 +90,7 @@ pub fn router() -> Router<AppState> {
             "/go/api/admin/scopes/{name}",
             delete(scopes::destroy).layer(from_fn_with_state(ApiVersion(1), require_version)),
         )
+        .route("/go/api/credentials/revoke", post(credentials::revoke))
         .route("/go/cctray.xml", get(cctray::show))
         .route("/go/api", any(wrong_url))
         .route("/go/api/", any(wrong_url))

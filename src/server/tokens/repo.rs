@@ -316,6 +316,49 @@ pub async fn revoke(
     Ok(token)
 }
 
+/// Revokes the active tokens of these hashes (a leak report) for `by`, with
+/// `cause`, in one transaction. Returns them.
+pub async fn revoke_by_hashes(
+    db: &Db,
+    hashes: &[String],
+    by: &str,
+    cause: &str,
+    now: i64,
+) -> Result<Vec<AccessToken>, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let mut revoked = Vec::new();
+    let mut texts = Vec::new();
+    for chunk in hashes.chunks(500) {
+        let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
+        let sql = format!(
+            "UPDATE access_tokens SET revoked = 1, revoked_at = $1, revoked_by = $2, \
+             revoke_cause = $3 WHERE revoked = 0 AND token_hash IN ({}) RETURNING {}, search_text",
+            list.join(", "),
+            columns!()
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql))
+            .bind(now)
+            .bind(by)
+            .bind(cause);
+        for hash in chunk {
+            query = query.bind(hash);
+        }
+        for row in query.fetch_all(&mut *tx).await? {
+            use sqlx::{FromRow, Row};
+            let token = AccessToken::from_row(&row)?;
+            texts.push((token.id, row.try_get::<String, _>("search_text")?));
+            revoked.push(token);
+        }
+    }
+    let changes: Vec<_> = texts
+        .iter()
+        .map(|(id, text)| GramChange::revoked(*id, text))
+        .collect();
+    grams::apply(&mut tx, &changes).await?;
+    tx.commit().await?;
+    Ok(revoked)
+}
+
 /// What authentication needs to know about a presented token.
 pub struct AuthRow {
     pub token_id: i64,

@@ -51,6 +51,11 @@ pub struct TokenRequest {
     pub allowed_cidrs: Option<Vec<String>>,
 }
 
+/// The cause of every revoke a leak report makes.
+pub const LEAK_CAUSE: &str = "Reported as leaked";
+/// Who revokes what no user did (leak reports).
+pub const SYSTEM: &str = "system";
+
 /// The cause of every revoke that reuse detection makes.
 pub const REUSE_CAUSE: &str = "Rotation of an already rotated token; family revoked";
 
@@ -446,6 +451,36 @@ impl Tokens {
         } else {
             Err(not_found(id))
         }
+    }
+
+    /// A leak report: revokes each well-formed, active token among `raw`
+    /// (cause [`LEAK_CAUSE`], by `system`). Anything else is ignored, and the
+    /// caller is never told what matched. Returns how many were revoked.
+    pub async fn revoke_reported(
+        &self,
+        raw: &[String],
+        reporter: IpAddr,
+    ) -> Result<usize, ServiceError> {
+        let mut hashes: Vec<String> = raw
+            .iter()
+            .filter_map(|r| PlainToken::parse(r.trim()).ok())
+            .map(|t| t.hash().0)
+            .collect();
+        hashes.sort();
+        hashes.dedup();
+        if hashes.is_empty() {
+            return Ok(0);
+        }
+        let revoked =
+            repo::revoke_by_hashes(&self.db, &hashes, SYSTEM, LEAK_CAUSE, now_millis()).await?;
+        if !revoked.is_empty() {
+            self.cache.changed(&self.db).await;
+        }
+        for t in &revoked {
+            tracing::warn!(token_id = t.id, user = %t.username, reporter = %reporter, "access token revoked: reported as leaked");
+        }
+        tracing::info!(reported = raw.len(), revoked = revoked.len(), reporter = %reporter, "leaked-token report");
+        Ok(revoked.len())
     }
 
     /// Everyone's tokens, a page at a time, optionally searched by a
