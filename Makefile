@@ -39,6 +39,8 @@ proxy-deps:
 	  || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx; }
 	@command -v caddy >/dev/null \
 	  || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y caddy; }
+	@command -v curl >/dev/null \
+	  || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y curl; }
 
 ## ---- build and run ----------------------------------------------------------
 

@@ -23,11 +23,15 @@ pub async fn main() -> ExitCode {
             None => unreachable!("serve parses"),
         },
     };
+    if let Command::Scan { paths, report } = &command {
+        return crate::server::scan::run(paths, report.as_deref());
+    }
     let result = match command {
         Command::Serve(args) => serve(args).await,
         Command::User { db, command } => user(db, command).await,
         Command::Dev { db, command } => dev(db, command).await,
         Command::Scope { db, command } => scope(db, command).await,
+        Command::Scan { .. } => unreachable!("scanned above"),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -41,6 +41,17 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Find tollgate tokens in files or standard input (`-`): prints each,
+    /// masked, and exits 1 if any was found (0 if none, 2 on an error).
+    Scan {
+        /// Files or directories (searched recursively; `.git` and binary
+        /// files are skipped), or `-` for standard input. Default: `.`.
+        paths: Vec<String>,
+        /// A tollgate server's base URL: the tokens found are sent to its
+        /// leaked-token endpoint, which revokes them.
+        #[arg(long, value_name = "URL")]
+        report: Option<String>,
+    },
     /// Manage the service scopes tokens can be granted (see `/go/auth/verify`).
     Scope {
         #[command(flatten)]

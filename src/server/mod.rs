@@ -15,6 +15,7 @@ pub mod guard;
 pub mod health;
 pub mod identity;
 pub mod rest;
+pub mod scan;
 pub mod scope;
 pub mod scopes;
 pub mod serve;

@@ -17,6 +17,7 @@ mod lifecycle;
 mod notify;
 mod proxies;
 mod scale_out;
+mod scan;
 mod scopes;
 mod secrets;
 mod server_functions;
