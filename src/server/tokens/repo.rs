@@ -431,25 +431,28 @@ pub async fn touch_last_used(
             continue;
         };
         let merged = merge_ips(&stored, ips);
-        let text = if merged == stored {
-            old_text.clone()
-        } else {
-            grams::search_text(&description, &username, &scopes, &merged)
-        };
+        // The search text (and so the trigram index) is written only when
+        // the addresses change, not on every flush of a busy token.
+        let text = (merged != stored)
+            .then(|| grams::search_text(&description, &username, &scopes, &merged));
         sqlx::query(
             "UPDATE access_tokens SET \
              last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < $1 THEN $1 ELSE last_used_at END, \
-             last_used_ips = $2, last_used_user_agent = COALESCE($3, last_used_user_agent), \
-             search_text = $4 WHERE id = $5",
+             last_used_ips = $2, last_used_user_agent = COALESCE($3, last_used_user_agent) \
+             WHERE id = $4",
         )
         .bind(at)
         .bind(&merged)
         .bind(user_agent)
-        .bind(&text)
         .bind(id)
         .execute(&mut **tx)
         .await?;
-        if text != old_text {
+        if let Some(text) = text {
+            sqlx::query("UPDATE access_tokens SET search_text = $1 WHERE id = $2")
+                .bind(&text)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
             texts.push((id, old_text, text, revoked != 0));
         }
     }
