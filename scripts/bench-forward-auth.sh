@@ -35,7 +35,7 @@ token=$(curl -sf -u admin:bench-password -H "$V1" -H 'Content-Type: application/
 [ -n "$token" ] || { echo "no token"; exit 1; }
 
 cat >"$work/nginx.conf" <<CONF
-worker_processes 1;
+worker_processes ${NGINX_WORKERS:-1};
 error_log $work/error.log;
 pid $work/nginx.pid;
 events { worker_connections 1024; }
