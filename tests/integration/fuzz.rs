@@ -139,6 +139,11 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just("is_admin"),
         Just("enabled"),
         Just("filter"),
+        Just("scopes"),
+        Just("expires_at"),
+        Just("allowed_cidrs"),
+        Just("credentials"),
+        Just("name"),
     ]
     .prop_map(str::to_string);
     leaf.prop_recursive(3, 24, 6, move |inner| {
@@ -166,6 +171,9 @@ const WRITES: &[(&str, &str, u8)] = &[
     ("POST", "/go/api/current_user/access_tokens", 1),
     ("POST", "/go/api/current_user/access_tokens/{id}/revoke", 1),
     ("POST", "/go/api/admin/access_tokens/{id}/revoke", 1),
+    ("POST", "/go/api/current_user/access_tokens/{id}/rotate", 1),
+    ("POST", "/go/api/credentials/revoke", 1),
+    ("POST", "/go/api/admin/scopes", 1),
 ];
 
 fn segment() -> impl Strategy<Value = String> {
@@ -240,6 +248,8 @@ fn server_function_forms_never_panic_or_5xx() {
         Just("set_user_enabled"),
         Just("add_user"),
         Just("delete_user"),
+        Just("rotate_token"),
+        Just("token_policy"),
     ];
     let form = proptest::collection::vec(
         (
@@ -255,7 +265,10 @@ fn server_function_forms_never_panic_or_5xx() {
                 Just("display_name"),
                 Just("email"),
                 Just("password"),
-                Just("admin")
+                Just("admin"),
+                Just("expires_at"),
+                Just("expires_in_days"),
+                Just("expires_on")
             ],
             prop_oneof![
                 text(40),
@@ -295,6 +308,7 @@ fn query_parameters_never_panic_or_5xx() {
         Just("q".to_string()),
         Just("page_size".to_string()),
         Just("after".to_string()),
+        Just("expiring_within_days".to_string()),
         "[a-z_]{1,8}",
     ];
     let value = prop_oneof![
