@@ -33,7 +33,8 @@ tools:
 	  || { if dpkg -s binaryen >/dev/null 2>&1; then apt-get remove -y binaryen; fi; \
 	       npm install -g --no-audit --no-fund binaryen@$(BINARYEN_VERSION); }
 
-# The real reverse proxies the forward-auth tests drive (tests/integration/proxies.rs).
+# What the tests drive besides tollgate: the real reverse proxies of the
+# forward-auth tests (tests/integration/proxies.rs), curl and promtool.
 proxy-deps:
 	@command -v nginx >/dev/null || test -x /usr/sbin/nginx \
 	  || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx; }
@@ -41,6 +42,9 @@ proxy-deps:
 	  || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y caddy; }
 	@command -v curl >/dev/null \
 	  || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y curl; }
+	@# promtool (Debian's prometheus 2.42) checks the metrics scrape (tests/integration/metrics.rs).
+	@command -v promtool >/dev/null \
+	  || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; }
 
 ## ---- build and run ----------------------------------------------------------
 

@@ -5,6 +5,7 @@ use crate::app::{shell, App};
 use crate::model::{HOME_PATH, INTROSPECT_PATH, LOGIN_SUBMIT_PATH, LOGOUT_PATH, VERIFY_PATH};
 use crate::server::auth::web;
 use crate::server::guard;
+use crate::server::metrics;
 use crate::server::state::AppState;
 use crate::server::{assets, gate, health, rest};
 use axum::middleware::from_fn_with_state;
@@ -46,7 +47,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(pages)
         .layer(RequestBodyLimitLayer::new(rest::BODY_LIMIT));
 
-    Router::new()
+    let router = Router::new()
         .route("/", get(|| async { Redirect::to(HOME_PATH) }))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
@@ -56,6 +57,12 @@ pub fn build_router(state: AppState) -> Router {
         .merge(web)
         .fallback(assets::serve)
         .layer(from_fn_with_state(state.clone(), guard::guard))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(TraceLayer::new_for_http());
+    // Measured only when metrics are served: otherwise not even a label is made.
+    let router = if state.settings.metrics && metrics::handle().is_some() {
+        router.layer(axum::middleware::from_fn(metrics::track))
+    } else {
+        router
+    };
+    router.with_state(state)
 }

@@ -71,6 +71,18 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("tollgate listening on http://{local}");
     println!("tollgate is serving on http://{local}");
+    if let Some(addr) = args.metrics_addr {
+        let metrics = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen for metrics on {addr}: {e}"))?;
+        let router = crate::server::metrics_http::router(app.state.clone());
+        tracing::info!("metrics on http://{addr}/metrics");
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics, router).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
     app.serve(listener, shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;

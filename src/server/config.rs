@@ -200,6 +200,10 @@ pub struct ServeArgs {
     /// the database store and index.
     #[arg(long, env = "TOLLGATE_MAX_ACTIVE_TOKENS_PER_USER", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_active_tokens_per_user: u32,
+    /// Where to serve Prometheus metrics (`GET /metrics`), on a listener of
+    /// its own so that they are never public by accident; unset: off.
+    #[arg(long, env = "TOLLGATE_METRICS_ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// Leaked-token reports (`POST /go/api/credentials/revoke`, which needs
     /// no authentication) one client may send each hour; 0: no limit.
     #[arg(long, env = "TOLLGATE_LEAK_REPORTS_PER_HOUR", default_value_t = 60)]
@@ -242,6 +246,8 @@ pub struct Settings {
     pub token_max_lifetime_days: Option<u32>,
     /// Leaked-token reports per client and hour; 0: no limit.
     pub leak_reports_per_hour: u32,
+    /// Whether requests are measured for Prometheus (`--metrics-addr`).
+    pub metrics: bool,
     /// Argon2 computations at once; 0: one per core.
     pub password_checks: usize,
     /// Sign-ins waiting for a password check before 503.
@@ -284,6 +290,7 @@ impl Default for Settings {
             max_active_tokens_per_user: DEFAULT_MAX_ACTIVE_TOKENS_PER_USER,
             token_max_lifetime_days: None,
             leak_reports_per_hour: 60,
+            metrics: false,
             password_checks: 0,
             password_queue: DEFAULT_PASSWORD_QUEUE,
             notify_database_url: None,
@@ -307,6 +314,7 @@ impl From<&ServeArgs> for Settings {
             max_active_tokens_per_user: args.max_active_tokens_per_user,
             token_max_lifetime_days: args.token_max_lifetime_days,
             leak_reports_per_hour: args.leak_reports_per_hour,
+            metrics: args.metrics_addr.is_some(),
             password_checks: args.password_checks,
             password_queue: args.password_queue,
             notify_database_url: args

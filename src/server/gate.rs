@@ -10,6 +10,7 @@
 use crate::server::auth::{api_caller, parse_authorization, AuthMethod, Credentials};
 use crate::server::guard::ClientIp;
 use crate::server::identity::AuthError;
+use crate::server::metrics;
 use crate::server::scope::valid_name;
 use crate::server::state::AppState;
 use crate::server::throttle::retry_after_secs;
@@ -21,6 +22,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 use std::time::Duration;
+
+/// The forward-auth method label of `tollgate_auth_attempts_total`.
+const FORWARD_AUTH: &str = "forward_auth";
 
 /// Introspection bodies are a token and a hint: far smaller than this.
 const FORM_LIMIT: usize = 8 * 1024;
@@ -98,6 +102,7 @@ pub async fn verify(
         }
     }
     let refused = |e: AuthError| {
+        metrics::auth_attempt(FORWARD_AUTH, metrics::refusal(&e));
         let wait = client.and_then(|ip| state.throttle.failed(ip).err());
         invalid_token(&e.to_string(), wait)
     };
@@ -112,7 +117,8 @@ pub async fn verify(
         Err(e) => return refused(e),
     };
     let agent = crate::server::auth::user_agent(&headers);
-    let verified = match state.tokens.authenticate(&token, ip, agent).await {
+    let result = state.tokens.authenticate(&token, ip, agent).await;
+    let verified = match result {
         Ok(v) => v,
         Err(AuthError::Service(_)) => return unavailable(),
         Err(e) => return refused(e),
@@ -127,9 +133,11 @@ pub async fn verify(
             .and_then(|v| v.to_str().ok())
             .map(str::trim);
         if let Err(r) = verified.grants.allow_service(&scope, method) {
+            metrics::auth_attempt(FORWARD_AUTH, "forbidden");
             return insufficient_scope(&r.message, &r.scope);
         }
     }
+    metrics::auth_attempt(FORWARD_AUTH, "ok");
     let user = &verified.user;
     let mut res = (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response();
     let h = res.headers_mut();
@@ -222,7 +230,9 @@ pub async fn introspect(
     let Ok(token) = PlainToken::parse(raw.trim()) else {
         return inactive();
     };
-    match state.tokens.verify(&token).await {
+    let result = state.tokens.verify(&token).await;
+    metrics::auth_attempt("introspect", metrics::outcome(&result));
+    match result {
         Ok(v) => {
             let mut body = json!({
                 "active": true,

@@ -46,6 +46,10 @@ pub enum AuthError {
     BadCredentials,
     #[error("Invalid Personal Access Token.")]
     InvalidToken,
+    /// Not a tollgate token at all (prefix, length, alphabet) or its
+    /// checksum does not hold: refused before any database read.
+    #[error("Invalid Personal Access Token.")]
+    BadToken(crate::server::tokens::format::FormatError),
     #[error("Invalid Personal Access Token. Access token was revoked at: {0}")]
     RevokedToken(String),
     #[error("Invalid Personal Access Token. Access token expired at: {0}")]
@@ -73,6 +77,7 @@ impl AuthError {
         matches!(
             self,
             AuthError::InvalidToken
+                | AuthError::BadToken(_)
                 | AuthError::RevokedToken(_)
                 | AuthError::ExpiredToken(_)
                 | AuthError::NotAllowedFrom(_)

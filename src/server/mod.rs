@@ -14,6 +14,8 @@ pub mod gate;
 pub mod guard;
 pub mod health;
 pub mod identity;
+pub mod metrics;
+pub mod metrics_http;
 pub mod rest;
 pub mod scan;
 pub mod scope;

@@ -14,6 +14,7 @@ mod health;
 mod input_limits;
 mod leaks;
 mod lifecycle;
+mod metrics;
 mod notify;
 mod proxies;
 mod scale_out;

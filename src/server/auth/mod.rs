@@ -6,9 +6,10 @@ use crate::model::AppError;
 use crate::server::error::ServiceError;
 use crate::server::guard::ClientIp;
 pub use crate::server::identity::{AuthError, AuthMethod, Caller, BUSY_RETRY_SECS};
+use crate::server::metrics;
 use crate::server::state::AppState;
 use crate::server::time::github_format;
-use crate::server::tokens::format::PlainToken;
+use crate::server::tokens::format::{FormatError, PlainToken};
 pub use crate::server::users::session;
 use crate::server::users::{service, service::LoginError, User};
 use axum::extract::{FromRequestParts, Request};
@@ -66,11 +67,11 @@ pub fn parse_authorization(headers: &HeaderMap) -> Result<Option<Credentials>, A
         }))
     } else if scheme.eq_ignore_ascii_case("bearer") {
         if rest.is_empty() {
-            return Err(AuthError::InvalidToken);
+            return Err(AuthError::BadToken(FormatError::Malformed));
         }
         PlainToken::parse(rest)
             .map(|t| Some(Credentials::Bearer(t)))
-            .map_err(|_| AuthError::InvalidToken)
+            .map_err(AuthError::BadToken)
     } else {
         Err(AuthError::UnsupportedScheme)
     }
@@ -167,6 +168,38 @@ pub async fn api_caller(
     headers: &HeaderMap,
     ip: IpAddr,
 ) -> Result<Caller, AuthError> {
+    let result = identify(state, headers, ip).await;
+    if metrics::enabled() {
+        let method = match (&result, parse_method(headers)) {
+            (Ok(c), _) => Some(match c.method {
+                AuthMethod::Bearer => "bearer",
+                AuthMethod::Basic => "basic",
+                AuthMethod::Session => "session",
+            }),
+            (Err(_), m) => m,
+        };
+        if let Some(method) = method {
+            metrics::auth_attempt(method, metrics::outcome(&result));
+        }
+    }
+    result
+}
+
+/// Which scheme a request's `Authorization` names, for the metrics; `None`
+/// without credentials (an anonymous request is no attempt).
+fn parse_method(headers: &HeaderMap) -> Option<&'static str> {
+    let value = headers.get(header::AUTHORIZATION)?.as_bytes();
+    let scheme = value.split(|b| *b == b' ').next().unwrap_or_default();
+    Some(if scheme.eq_ignore_ascii_case(b"bearer") {
+        "bearer"
+    } else if scheme.eq_ignore_ascii_case(b"basic") {
+        "basic"
+    } else {
+        "other"
+    })
+}
+
+async fn identify(state: &AppState, headers: &HeaderMap, ip: IpAddr) -> Result<Caller, AuthError> {
     let counted = |e: AuthError| match state.throttle.failed(ip) {
         Ok(()) => e,
         Err(wait) => AuthError::Throttled(wait),
@@ -322,11 +355,11 @@ mod tests {
         ));
         assert!(matches!(
             parse_authorization(&with_auth("Bearer")),
-            Err(AuthError::InvalidToken)
+            Err(AuthError::BadToken(FormatError::Malformed))
         ));
         assert!(matches!(
             parse_authorization(&with_auth("Bearer tgp_not-a-token")),
-            Err(AuthError::InvalidToken)
+            Err(AuthError::BadToken(FormatError::Malformed))
         ));
         assert!(matches!(
             parse_authorization(&with_auth("Digest x")),

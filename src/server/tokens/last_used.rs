@@ -76,6 +76,15 @@ impl LastUsed {
         self.pending.lock().ok()?.get(&token_id).cloned()
     }
 
+    /// Tokens with uses not yet written.
+    pub fn len(&self) -> usize {
+        self.pending.lock().map_or(0, |m| m.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub fn writes(&self) -> u64 {
         self.writes.load(Ordering::Relaxed)
     }
@@ -94,6 +103,7 @@ impl LastUsed {
         if batch.is_empty() {
             return Ok(0);
         }
+        let started = std::time::Instant::now();
         let result = async {
             let mut tx = db.begin_write().await?;
             // In id order, so concurrent flushes lock rows in the same order.
@@ -106,6 +116,7 @@ impl LastUsed {
             tx.commit().await
         }
         .await;
+        crate::server::metrics::last_used_flushed(started.elapsed());
         match result {
             Ok(()) => {
                 self.writes.fetch_add(batch.len() as u64, Ordering::Relaxed);

@@ -509,6 +509,26 @@ pub async fn revoke_for_deleted_user(
     Ok(revoked.len() as u64)
 }
 
+/// How many tokens are active, expired and revoked at `now`.
+pub async fn state_counts(db: &Db, now: i64) -> Result<[i64; 3], sqlx::Error> {
+    let mut out = [0; 3];
+    for (slot, filter) in out.iter_mut().zip([
+        TokenFilter::Active,
+        TokenFilter::Expired,
+        TokenFilter::Revoked,
+    ]) {
+        let sql = format!(
+            "SELECT COUNT(*) FROM access_tokens WHERE $1 = $1{}",
+            state_condition(filter, "access_tokens", "$1")
+        );
+        *slot = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(now)
+            .fetch_one(&db.pool)
+            .await?;
+    }
+    Ok(out)
+}
+
 /// Active tokens per user id.
 pub async fn active_counts(
     db: &Db,

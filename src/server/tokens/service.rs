@@ -13,6 +13,7 @@ use crate::server::auth_cache::{AuthCache, Verified};
 use crate::server::db::Db;
 use crate::server::error::ServiceError;
 use crate::server::identity::{AuthError, Caller};
+use crate::server::metrics;
 use crate::server::scope::Grants;
 use crate::server::scopes::repo as scopes_repo;
 use crate::server::time::{iso, now_millis};
@@ -251,6 +252,12 @@ impl Tokens {
     pub fn with_max_active_per_user(mut self, max: u32) -> Self {
         self.max_active_per_user = max.max(1);
         self
+    }
+
+    /// How many tokens are active, expired and revoked now (the metrics'
+    /// `tollgate_tokens`, read at most once a minute).
+    pub async fn state_counts(&self) -> Result<[i64; 3], ServiceError> {
+        Ok(repo::state_counts(&self.db, now_millis()).await?)
     }
 
     /// Database lookups made to authenticate tokens since start.
@@ -661,8 +668,10 @@ impl Tokens {
         let hash = token.hash();
         let cache = &self.cache;
         if let Some(hit) = cache.get(&hash.0) {
+            metrics::auth_cache(true);
             return Ok(hit);
         }
+        metrics::auth_cache(false);
         let epoch = cache.epoch();
         self.lookups.fetch_add(1, Ordering::Relaxed);
         let row = repo::find_for_auth(&self.db, &hash)
