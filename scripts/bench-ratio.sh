@@ -6,6 +6,7 @@
 # rounds; each round's ratios are taken within the round, and the medians
 # are reported.
 #   scripts/bench-ratio.sh [sqlite|postgres]      (ROUNDS=7 DURATION=5s)
+# METRICS=1 serves Prometheus metrics too (every request then measured).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${TOLLGATE_BIN:-${CARGO_TARGET_DIR:-target}/release/tollgate}
@@ -33,7 +34,8 @@ case "$BACKEND" in
 esac
 TOLLGATE_ADMIN_PASSWORD=bench-password TOLLGATE_LOG=warn \
   "$BIN" serve --addr "127.0.0.1:$PORT" --database-url "$url" \
-  --auth-failures-per-minute 0 >"$work/server.log" 2>&1 &
+  --auth-failures-per-minute 0 ${METRICS:+--metrics-addr 127.0.0.1:$((PORT + 1))} \
+  >"$work/server.log" 2>&1 &
 pid=$!
 until curl -sf -o /dev/null -H "$V1" "$BASE/go/api/version"; do sleep 0.05; done
 mint() {
@@ -57,6 +59,7 @@ for i in $(seq "$ROUNDS"); do
   echo "$rb" >>"$work/bearer"; echo "$rl" >>"$work/limited"
   printf '%-6s %12s %12s %12s %8s %8s\n' "$i" "$v" "$b" "$l" "$rb" "$rl"
 done
+[ -n "${METRICS:-}" ] && curl -sf "http://127.0.0.1:$((PORT + 1))/metrics" | grep -c '^tollgate_http_requests_total' | sed 's/^/metrics on: request series /'
 echo "backend $BACKEND, $ROUNDS rounds of $DURATION each, wrk -t1 -c32 on the same 2-core machine"
 echo "median bearer / version:                      $(median <"$work/bearer")"
 echo "median bearer (expiry + allowlist) / version: $(median <"$work/limited")"
