@@ -201,11 +201,7 @@ pub async fn rotate(
         .bind(family)
         .fetch_all(&mut *tx)
         .await?;
-        let changes: Vec<_> = revoked
-            .iter()
-            .map(|(id, text)| GramChange::revoked(*id, text))
-            .collect();
-        grams::apply(&mut tx, &changes).await?;
+        count_revoked(&mut tx, &revoked).await?;
         tx.commit().await?;
         return Ok(Rotated::Reused(revoked.len() as u64));
     }
@@ -350,11 +346,7 @@ pub async fn revoke_by_hashes(
             revoked.push(token);
         }
     }
-    let changes: Vec<_> = texts
-        .iter()
-        .map(|(id, text)| GramChange::revoked(*id, text))
-        .collect();
-    grams::apply(&mut tx, &changes).await?;
+    count_revoked(&mut tx, &texts).await?;
     tx.commit().await?;
     Ok(revoked)
 }
@@ -468,6 +460,19 @@ pub async fn touch_last_used(
     grams::apply(tx, &changes).await
 }
 
+/// Moves just-revoked tokens, given as (id, search text), from the active
+/// to the revoked counts of `token_grams`, in the caller's transaction.
+async fn count_revoked(
+    tx: &mut Transaction<'_, Any>,
+    revoked: &[(i64, String)],
+) -> Result<(), sqlx::Error> {
+    let changes: Vec<_> = revoked
+        .iter()
+        .map(|(id, text)| GramChange::revoked(*id, text))
+        .collect();
+    grams::apply(tx, &changes).await
+}
+
 /// Any token, for admins: including those of deleted users.
 pub async fn find(db: &Db, id: i64) -> Result<Option<AccessToken>, sqlx::Error> {
     const SQL: &str = concat!("SELECT ", columns!(), " FROM access_tokens WHERE id = $1");
@@ -497,11 +502,7 @@ pub async fn revoke_for_deleted_user(
     .bind(user_id)
     .fetch_all(&mut **tx)
     .await?;
-    let changes: Vec<_> = revoked
-        .iter()
-        .map(|(id, text)| GramChange::revoked(*id, text))
-        .collect();
-    grams::apply(tx, &changes).await?;
+    count_revoked(tx, &revoked).await?;
     sqlx::query("UPDATE access_tokens SET revoked_because_user_deleted = 1 WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut **tx)
