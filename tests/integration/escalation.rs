@@ -190,6 +190,8 @@ async fn no_server_function_accepts_a_bearer_token() {
             "name=evil&description=minted".to_string(),
         ),
         ("admin_delete_scope", "name=evil".to_string()),
+        ("rotate_token", format!("id={id}")),
+        ("token_policy", String::new()),
     ];
     for (endpoint, form) in calls {
         let req = Request::builder()

@@ -238,6 +238,8 @@ async fn rotation_replaces_a_token_and_reuse_revokes_its_family() {
     // A token cannot rotate anything, not even itself; nor can one rotate another's.
     let res = app.rotate_token(&Auth::bearer(&a_token), a).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
+    let res = app.rotate_token(&Auth::None, a).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     app.add_user("bob", "bob-password-1", false).await;
     let res = app
         .rotate_token(&Auth::basic("bob", "bob-password-1"), a)
