@@ -4,7 +4,7 @@
 #[cfg(feature = "ssr")]
 use crate::model::answer;
 use crate::model::{
-    AdminTokenPage, AppError, CreatedToken, LifetimePolicy, ScopeView, TokenFilter, TokenView,
+    AdminTokenPage, AppError, AuditPage, CreatedToken, LifetimePolicy, ScopeView, TokenFilter, TokenView,
     UserRow, UserView,
 };
 use leptos::prelude::*;
@@ -262,6 +262,49 @@ pub async fn delete_user(login_name: String) -> Result<u64, AppError> {
         )
         .await?;
         Ok(revoked)
+    })
+    .await
+}
+
+/// A page of the Audit Log, newest first (admins): a search of actor, target
+/// user, token id, action, address and details; an action or family
+/// (`token`, `auth`, `user`, `scope`); a time range (dates or times); one
+/// token's story.
+#[server(prefix = "/go/fn", endpoint = "admin_audit_events")]
+pub async fn admin_audit_events(
+    q: String,
+    action: String,
+    since: String,
+    until: String,
+    token_id: Option<i64>,
+    after: Option<String>,
+) -> Result<AuditPage, AppError> {
+    answer(async move {
+        let (state, caller) = crate::server::auth::require_page_caller().await?;
+        let query = crate::server::audit::AuditQuery {
+            q: Some(q),
+            action: Some(action),
+            since: Some(since),
+            until: Some(until),
+            token_id: token_id.map(|id| id.to_string()),
+            after,
+            ..Default::default()
+        };
+        Ok(crate::server::audit::admin_page(&state.db, &caller, &query).await?)
+    })
+    .await
+}
+
+/// A page of the caller's own events (the Activity tab), newest first.
+#[server(prefix = "/go/fn", endpoint = "my_audit_events")]
+pub async fn my_audit_events(after: Option<String>) -> Result<AuditPage, AppError> {
+    answer(async move {
+        let (state, caller) = crate::server::auth::require_page_caller().await?;
+        let query = crate::server::audit::AuditQuery {
+            after,
+            ..Default::default()
+        };
+        Ok(crate::server::audit::own_page(&state.db, &caller, &query).await?)
     })
     .await
 }

@@ -344,3 +344,69 @@ pub fn TokenDetails(token: TokenView) -> impl IntoView {
         </details>
     }
 }
+
+/// A short line for an event's details: `key: value` pairs, lists joined.
+pub fn details_text(details: &serde_json::Value) -> String {
+    use serde_json::Value;
+    let show = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a
+            .iter()
+            .map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    };
+    match details {
+        Value::Object(o) => o
+            .iter()
+            .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
+            .map(|(k, v)| format!("{}: {}", k.replace('_', " "), show(v)))
+            .collect::<Vec<_>>()
+            .join(" · "),
+        _ => String::new(),
+    }
+}
+
+/// Audit events, newest first: when, who and how, what, about whom, from
+/// where. A token id opens that token's story when `on_token` is given.
+#[component]
+pub fn AuditEvents(
+    first: Vec<crate::model::AuditEventView>,
+    more: RwSignal<Vec<crate::model::AuditEventView>>,
+    #[prop(optional, into)] on_token: Option<Callback<i64>>,
+) -> impl IntoView {
+    let row = move |e: crate::model::AuditEventView| {
+        let token = e.target_token_id.map(|id| match on_token {
+            Some(open) => view! {
+                <button type="button" class="link" data-testid="token-story"
+                    on:click=move |_| open.run(id)>{format!("token #{id}")}</button>
+            }
+            .into_any(),
+            None => view! { <span>{format!("token #{id}")}</span> }.into_any(),
+        });
+        let action = e.action.clone();
+        view! {
+            <tr data-event-id=e.id data-action=action>
+                <td><LocalTime iso=e.at /></td>
+                <td>{e.actor} " " <span class="badge">{e.actor_method}</span></td>
+                <td><code>{e.action}</code></td>
+                <td>{e.target_user}{token.map(|t| view! { " " {t} })}</td>
+                <td>{e.client_ip}</td>
+                <td class="description" title=e.user_agent.unwrap_or_default()>{details_text(&e.details)}</td>
+            </tr>
+        }
+    };
+    let first_rows = first.into_iter().map(row).collect_view();
+    view! {
+        <table class="tokens audit" data-testid="audit-events">
+            <thead>
+                <tr><th>"When"</th><th>"Actor"</th><th>"Action"</th><th>"About"</th><th>"From"</th><th>"Details"</th></tr>
+            </thead>
+            <tbody>
+                {first_rows}
+                <For each=move || more.get() key=|e| e.id children=row />
+            </tbody>
+        </table>
+    }
+}

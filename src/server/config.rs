@@ -52,6 +52,13 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         report: Option<String>,
     },
+    /// Read the audit log.
+    Audit {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Manage the service scopes tokens can be granted (see `/go/auth/verify`).
     Scope {
         #[command(flatten)]
@@ -59,6 +66,27 @@ pub enum Command {
         #[command(subcommand)]
         command: ScopeCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Write the audit events to standard output, oldest first, one JSON
+    /// object a line.
+    Export {
+        /// Only events at or after this date (2026-12-01) or time
+        /// (2026-12-01T10:00:00Z).
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: ExportFormat,
+    },
+}
+
+/// How `audit export` writes events.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON object a line.
+    Jsonl,
 }
 
 #[derive(Debug, Subcommand)]
@@ -213,6 +241,10 @@ pub struct ServeArgs {
     /// Unset: no maximum (tokens may never expire, as in GoCD).
     #[arg(long, env = "TOLLGATE_TOKEN_MAX_LIFETIME_DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
     pub token_max_lifetime_days: Option<u32>,
+    /// Days the audit log keeps its events; older ones are deleted, a batch
+    /// at a time, once an hour. 0: keep them for ever.
+    #[arg(long, env = "TOLLGATE_AUDIT_RETENTION_DAYS", default_value_t = 365)]
+    pub audit_retention_days: u32,
     /// Password checks (argon2id, 19 MiB of memory each) run at once,
     /// server-wide; 0: one per CPU core.
     #[arg(long, env = "TOLLGATE_PASSWORD_CHECKS", default_value_t = 0)]
@@ -246,6 +278,8 @@ pub struct Settings {
     pub token_max_lifetime_days: Option<u32>,
     /// Leaked-token reports per client and hour; 0: no limit.
     pub leak_reports_per_hour: u32,
+    /// Days audit events are kept; 0: for ever.
+    pub audit_retention_days: u32,
     /// Whether requests are measured for Prometheus (`--metrics-addr`).
     pub metrics: bool,
     /// Argon2 computations at once; 0: one per core.
@@ -290,6 +324,7 @@ impl Default for Settings {
             max_active_tokens_per_user: DEFAULT_MAX_ACTIVE_TOKENS_PER_USER,
             token_max_lifetime_days: None,
             leak_reports_per_hour: 60,
+            audit_retention_days: 365,
             metrics: false,
             password_checks: 0,
             password_queue: DEFAULT_PASSWORD_QUEUE,
@@ -314,6 +349,7 @@ impl From<&ServeArgs> for Settings {
             max_active_tokens_per_user: args.max_active_tokens_per_user,
             token_max_lifetime_days: args.token_max_lifetime_days,
             leak_reports_per_hour: args.leak_reports_per_hour,
+            audit_retention_days: args.audit_retention_days,
             metrics: args.metrics_addr.is_some(),
             password_checks: args.password_checks,
             password_queue: args.password_queue,

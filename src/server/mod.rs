@@ -3,6 +3,7 @@
 pub mod allowlist;
 pub mod app;
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod auth_cache;
 pub mod cli;

@@ -4,6 +4,7 @@
 mod accept;
 mod access;
 mod admin_tokens;
+mod audit;
 mod cctray;
 mod credentials;
 mod current_user;
@@ -89,6 +90,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/go/api/admin/scopes/{name}",
             delete(scopes::destroy).layer(from_fn_with_state(ApiVersion(1), require_version)),
+        )
+        .route(
+            audit::ADMIN_BASE,
+            get(audit::admin_index).layer(from_fn_with_state(ApiVersion(1), require_version)),
+        )
+        .route(
+            audit::OWN_BASE,
+            get(audit::own_index).layer(from_fn_with_state(ApiVersion(1), require_version)),
         )
         .route("/go/api/credentials/revoke", post(credentials::revoke))
         .route("/go/cctray.xml", get(cctray::show))
