@@ -1,7 +1,7 @@
 //! The shell, the routes, and the layout every signed-in page shares.
 
 use crate::components::{provide_current_user, Header};
-use crate::pages::{AdminTokensPage, LoginPage, ScopesPage, TokensPage, UsersPage};
+use crate::pages::{AdminTokensPage, AuditLogPage, LoginPage, ScopesPage, TokensPage, UsersPage};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
@@ -63,6 +63,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/go/admin/admin_access_tokens") view={Lazy::<AdminTokensRoute>::new()} />
                 <Route path=path!("/go/admin/users") view={Lazy::<UsersRoute>::new()} />
                 <Route path=path!("/go/admin/scopes") view={Lazy::<ScopesRoute>::new()} />
+                <Route path=path!("/go/admin/audit_log") view={Lazy::<AuditLogRoute>::new()} />
             </Routes>
         </Router>
     }
@@ -104,6 +105,7 @@ macro_rules! lazy_page {
 lazy_page!(AdminTokensRoute, AdminTokensPage);
 lazy_page!(UsersRoute, UsersPage);
 lazy_page!(ScopesRoute, ScopesPage);
+lazy_page!(AuditLogRoute, AuditLogPage);
 
 /// The signed-in frame: header with menus, then the page.
 #[component]

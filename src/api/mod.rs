@@ -4,8 +4,8 @@
 #[cfg(feature = "ssr")]
 use crate::model::answer;
 use crate::model::{
-    AdminTokenPage, AppError, AuditPage, CreatedToken, LifetimePolicy, ScopeView, TokenFilter, TokenView,
-    UserRow, UserView,
+    AdminTokenPage, AppError, AuditPage, CreatedToken, LifetimePolicy, ScopeView, TokenFilter,
+    TokenView, UserRow, UserView,
 };
 use leptos::prelude::*;
 

@@ -44,6 +44,7 @@ fn Menus(user: UserView) -> impl IntoView {
                     <a href="/go/admin/admin_access_tokens">"Access Tokens Management"</a>
                     <a href="/go/admin/users">"Users"</a>
                     <a href="/go/admin/scopes">"Scopes"</a>
+                    <a href="/go/admin/audit_log">"Audit Log"</a>
                 </div>
             </div>
         }
@@ -352,7 +353,11 @@ pub fn details_text(details: &serde_json::Value) -> String {
         Value::String(s) => s.clone(),
         Value::Array(a) => a
             .iter()
-            .map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| x.to_string())
+            })
             .collect::<Vec<_>>()
             .join(", "),
         other => other.to_string(),

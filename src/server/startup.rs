@@ -42,7 +42,10 @@ impl Application {
         ));
         tasks.push(audit::spawn_episode_recorder(&state.throttle, db.clone()));
         if state.settings.audit_retention_days > 0 {
-            tasks.push(audit::spawn_pruner(db.clone(), state.settings.audit_retention_days));
+            tasks.push(audit::spawn_pruner(
+                db.clone(),
+                state.settings.audit_retention_days,
+            ));
         }
         let router = build_router(state.clone());
         Application {

@@ -7,8 +7,8 @@ use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
-use tokio::sync::mpsc;
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 
 /// Most clients tracked at once, over all shards. A client whose budget is
 /// whole again is forgotten; past this, the clients with the least debt are

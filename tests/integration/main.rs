@@ -2,6 +2,7 @@
 
 mod admin_api;
 mod api_base;
+mod audit;
 mod client;
 mod common;
 mod connections;

@@ -228,7 +228,10 @@ fn leaves(v: &Value, out: &mut Vec<String>) {
 
 /// Writes events in the caller's transaction: they commit or roll back with
 /// the change they record.
-pub async fn record(tx: &mut Transaction<'_, Any>, events: &[Event<'_>]) -> Result<(), sqlx::Error> {
+pub async fn record(
+    tx: &mut Transaction<'_, Any>,
+    events: &[Event<'_>],
+) -> Result<(), sqlx::Error> {
     repo::insert(tx, events, crate::server::time::now_millis()).await
 }
 
@@ -301,7 +304,11 @@ pub fn parse_time(name: &str, raw: &str, end_of_day: bool) -> Result<i64, Servic
             ))
         })?;
     let start = date.midnight().assume_utc().unix_timestamp() * 1000;
-    Ok(if end_of_day { start + DAY_MILLIS } else { start })
+    Ok(if end_of_day {
+        start + DAY_MILLIS
+    } else {
+        start
+    })
 }
 
 impl AuditQuery {
@@ -527,7 +534,15 @@ mod tests {
             .token(42)
             .details(json!({"cause": "Leaked In CI", "scopes": ["api", "grafana:read"]}));
         let text = e.search_text();
-        for part in ["alice", "token.revoked", "bob", "42", "10.1.2.3", "leaked in ci", "grafana:read"] {
+        for part in [
+            "alice",
+            "token.revoked",
+            "bob",
+            "42",
+            "10.1.2.3",
+            "leaked in ci",
+            "grafana:read",
+        ] {
             assert!(text.contains(part), "{part} in {text}");
         }
         assert!(!text.contains("curl"));

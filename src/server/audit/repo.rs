@@ -283,10 +283,11 @@ async fn short_term(
     let mut found = paged(fetch(db, sql, b).await?, limit);
     if found.next.is_none() && floor > 1 {
         // The look stopped at the floor: older events may match too.
-        let older: Option<(i64,)> = sqlx::query_as("SELECT id FROM audit_events WHERE id < $1 LIMIT 1")
-            .bind(floor)
-            .fetch_optional(&db.pool)
-            .await?;
+        let older: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM audit_events WHERE id < $1 LIMIT 1")
+                .bind(floor)
+                .fetch_optional(&db.pool)
+                .await?;
         if older.is_some() {
             found.next = Some(floor);
         }

@@ -16,7 +16,15 @@ pub const ADMIN_BASE: &str = "/go/api/admin/audit_events";
 pub const OWN_BASE: &str = "/go/api/current_user/audit_events";
 
 /// The parameters each list takes, kept in its `next` link.
-const ADMIN_PARAMS: [&str; 7] = ["q", "action", "user", "token_id", "since", "until", "page_size"];
+const ADMIN_PARAMS: [&str; 7] = [
+    "q",
+    "action",
+    "user",
+    "token_id",
+    "since",
+    "until",
+    "page_size",
+];
 const OWN_PARAMS: [&str; 6] = ["q", "action", "token_id", "since", "until", "page_size"];
 
 fn query(raw: Option<&str>) -> Result<AuditQuery, ApiError> {
@@ -59,7 +67,14 @@ pub async fn admin_index(
 ) -> Result<Response, ApiError> {
     let raw = raw.as_deref();
     let page = audit::admin_page(&state.db, &caller, &query(raw)?).await?;
-    Ok(answer(&state, &headers, ADMIN_BASE, raw, &ADMIN_PARAMS, page))
+    Ok(answer(
+        &state,
+        &headers,
+        ADMIN_BASE,
+        raw,
+        &ADMIN_PARAMS,
+        page,
+    ))
 }
 
 pub async fn own_index(

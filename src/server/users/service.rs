@@ -227,7 +227,11 @@ pub async fn update(
         session::delete_for_user(&mut tx, user.id).await?;
     }
     let who = Who::actor(actor);
-    audit::record(&mut tx, &update_events(&who, &user, &updated, new_hash.is_some())).await?;
+    audit::record(
+        &mut tx,
+        &update_events(&who, &user, &updated, new_hash.is_some()),
+    )
+    .await?;
     tx.commit().await?;
     // Disabling refuses the user's tokens; any change shows in what a token proves.
     cache.changed(db).await;
