@@ -16,6 +16,7 @@ pub mod health;
 pub mod identity;
 pub mod metrics;
 pub mod metrics_http;
+pub mod request_id;
 pub mod rest;
 pub mod scan;
 pub mod scope;
