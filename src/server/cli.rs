@@ -2,7 +2,7 @@
 
 use crate::server::auth_cache::AuthCache;
 use crate::server::config::{
-    Cli, Command, DevCommand, ScopeCommand, ServeArgs, Settings, UserCommand,
+    Cli, Command, DevCommand, LogFormat, ScopeCommand, ServeArgs, Settings, UserCommand,
 };
 use crate::server::db;
 use crate::server::scopes;
@@ -14,8 +14,10 @@ use secrecy::{ExposeSecret, SecretString};
 use std::io::BufRead;
 use std::process::ExitCode;
 
+/// The binary: parses the command line, sets up logging, runs the command.
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
+    crate::server::logging::init(cli.log_format);
     let command = match cli.command {
         Some(c) => c,
         None => match Cli::parse_from(["tollgate", "serve"]).command {
@@ -36,7 +38,11 @@ pub async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("tollgate: {message}");
+            match cli.log_format {
+                LogFormat::Text => eprintln!("tollgate: {message}"),
+                // Standard error holds JSON lines only.
+                LogFormat::Json => tracing::error!(error = %message, "tollgate failed"),
+            }
             ExitCode::FAILURE
         }
     }

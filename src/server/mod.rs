@@ -14,6 +14,7 @@ pub mod gate;
 pub mod guard;
 pub mod health;
 pub mod identity;
+pub mod logging;
 pub mod metrics;
 pub mod metrics_http;
 pub mod request_id;
