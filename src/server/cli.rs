@@ -2,8 +2,8 @@
 
 use crate::server::auth_cache::AuthCache;
 use crate::server::config::{
-    AuditCommand, Cli, Command, DevCommand, ExportFormat, ScopeCommand, ServeArgs, Settings,
-    UserCommand,
+    AuditCommand, Cli, Command, DevCommand, ExportFormat, LogFormat, ScopeCommand, ServeArgs,
+    Settings, UserCommand,
 };
 use crate::server::db;
 use crate::server::scopes;
@@ -15,8 +15,10 @@ use secrecy::{ExposeSecret, SecretString};
 use std::io::BufRead;
 use std::process::ExitCode;
 
+/// The binary: parses the command line, sets up logging, runs the command.
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
+    crate::server::logging::init(cli.log_format);
     let command = match cli.command {
         Some(c) => c,
         None => match Cli::parse_from(["tollgate", "serve"]).command {
@@ -38,7 +40,11 @@ pub async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("tollgate: {message}");
+            match cli.log_format {
+                LogFormat::Text => eprintln!("tollgate: {message}"),
+                // Standard error holds JSON lines only.
+                LogFormat::Json => tracing::error!(error = %message, "tollgate failed"),
+            }
             ExitCode::FAILURE
         }
     }

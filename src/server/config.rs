@@ -1,6 +1,6 @@
 //! Typed settings from flags and environment.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -21,6 +21,27 @@ pub const DEFAULT_PASSWORD_QUEUE: usize = 32;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// How log lines (on standard error) are written: `text` for people, or
+    /// `json`, one JSON object a line (timestamp, level, target, message,
+    /// and the request's id and route within a request).
+    #[arg(
+        long,
+        global = true,
+        env = "TOLLGATE_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
+    pub log_format: LogFormat,
+}
+
+/// The format of the log lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines, coloured on a terminal.
+    #[default]
+    Text,
+    /// One JSON object a line, for log collectors.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -359,5 +380,28 @@ impl From<&ServeArgs> for Settings {
                 .filter(|u| !u.is_empty())
                 .map(SecretString::from),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_format_is_accepted_before_or_after_any_command() {
+        let format = |args: &[&str]| Cli::try_parse_from(args).map(|c| c.log_format);
+        assert_eq!(
+            format(&["tollgate", "--log-format", "json"]).unwrap(),
+            LogFormat::Json
+        );
+        assert_eq!(
+            format(&["tollgate", "serve", "--log-format", "json"]).unwrap(),
+            LogFormat::Json
+        );
+        assert_eq!(
+            format(&["tollgate", "user", "list", "--log-format", "text"]).unwrap(),
+            LogFormat::Text
+        );
+        assert!(format(&["tollgate", "--log-format", "yaml"]).is_err());
     }
 }

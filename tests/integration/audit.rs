@@ -40,7 +40,11 @@ async fn raw_table(app: &TestApp) -> String {
     .unwrap();
     rows.iter()
         .map(|r| {
-            let text = |i: usize| r.try_get::<Option<String>, _>(i).unwrap().unwrap_or_default();
+            let text = |i: usize| {
+                r.try_get::<Option<String>, _>(i)
+                    .unwrap()
+                    .unwrap_or_default()
+            };
             [2, 3, 4, 5, 6, 7, 8, 11, 12].map(text).join("|")
         })
         .collect::<Vec<_>>()
@@ -74,12 +78,24 @@ async fn every_action_is_recorded_with_its_actor_target_and_details_and_never_a_
     assert_eq!(res.status, StatusCode::OK, "{}", res.text());
     secrets.push("bob-password-1".into());
     let patch = json!({"display_name": "Bob B", "email": "bob@example.com"});
-    assert_eq!(app.update_user(&admin, "bob", patch).await.status, StatusCode::OK);
+    assert_eq!(
+        app.update_user(&admin, "bob", patch).await.status,
+        StatusCode::OK
+    );
     let patch = json!({"password": "bob-password-2"});
-    assert_eq!(app.update_user(&admin, "bob", patch).await.status, StatusCode::OK);
+    assert_eq!(
+        app.update_user(&admin, "bob", patch).await.status,
+        StatusCode::OK
+    );
     secrets.push("bob-password-2".into());
-    assert_eq!(app.set_enabled(&admin, "bob", false).await.status, StatusCode::OK);
-    assert_eq!(app.set_enabled(&admin, "bob", true).await.status, StatusCode::OK);
+    assert_eq!(
+        app.set_enabled(&admin, "bob", false).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.set_enabled(&admin, "bob", true).await.status,
+        StatusCode::OK
+    );
     let bob = Auth::basic("bob", "bob-password-2");
 
     // Sign-ins: failed, succeeded, signed out.
@@ -98,14 +114,19 @@ async fn every_action_is_recorded_with_its_actor_target_and_details_and_never_a_
     secrets.push(first_secret);
     secrets.push(res.json()["token"].as_str().unwrap().to_string());
     // Reuse: the rotated-away token rotated again revokes the family.
-    assert_eq!(app.rotate_token(&bob, first).await.status, StatusCode::CONFLICT);
+    assert_eq!(
+        app.rotate_token(&bob, first).await.status,
+        StatusCode::CONFLICT
+    );
     let (own, own_secret) = app.create_token(&bob, "laptop").await;
     secrets.push(own_secret);
     let res = app.revoke_token(&bob, own, Some("lost the laptop")).await;
     assert_eq!(res.status, StatusCode::OK);
     let (by_admin, by_admin_secret) = app.create_token(&bob, "old ci").await;
     secrets.push(by_admin_secret);
-    let res = app.admin_revoke_token(&admin, by_admin, Some("policy")).await;
+    let res = app
+        .admin_revoke_token(&admin, by_admin, Some("policy"))
+        .await;
     assert_eq!(res.status, StatusCode::OK);
     let (leaked, leaked_secret) = app.create_token(&bob, "pasted").await;
     let res = app
@@ -123,7 +144,10 @@ async fn every_action_is_recorded_with_its_actor_target_and_details_and_never_a_
         .create_scoped_token(&bob, "dashboards", &["grafana:read"])
         .await;
     secrets.push(scoped_secret);
-    assert_eq!(app.delete_scope(&admin, "grafana").await.status, StatusCode::OK);
+    assert_eq!(
+        app.delete_scope(&admin, "grafana").await.status,
+        StatusCode::OK
+    );
 
     // User deleted: their last token revoked with it.
     let (last, last_secret) = app.create_token(&bob, "last one").await;
@@ -134,7 +158,10 @@ async fn every_action_is_recorded_with_its_actor_target_and_details_and_never_a_
     );
 
     let events = all_events(&app).await;
-    let seen: BTreeSet<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let seen: BTreeSet<&str> = events
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     let throttled_elsewhere = BTreeSet::from(["auth.throttled"]);
     let expected: BTreeSet<&str> = AUDIT_ACTIONS.into_iter().collect();
     assert_eq!(
@@ -156,9 +183,16 @@ async fn every_action_is_recorded_with_its_actor_target_and_details_and_never_a_
     assert_eq!(created[0]["target_user"], "bob");
     assert_eq!(created[0]["client_ip"], "127.0.0.1");
     let updated = of(&events, "user.updated");
-    assert_eq!(updated[0]["details"]["changed"], json!(["display_name", "email"]));
+    assert_eq!(
+        updated[0]["details"]["changed"],
+        json!(["display_name", "email"])
+    );
     assert_eq!(of(&events, "user.password_changed").len(), 1);
-    assert_eq!(of(&events, "user.disabled").len(), 2, "once, and before deletion");
+    assert_eq!(
+        of(&events, "user.disabled").len(),
+        2,
+        "once, and before deletion"
+    );
     assert_eq!(of(&events, "user.enabled").len(), 1);
 
     let failed = of(&events, "auth.sign_in_failed");
@@ -171,7 +205,10 @@ async fn every_action_is_recorded_with_its_actor_target_and_details_and_never_a_
 
     let created = of(&events, "token.created");
     assert_eq!(created.len(), 6);
-    let deploy = created.iter().find(|e| e["target_token_id"] == first).unwrap();
+    let deploy = created
+        .iter()
+        .find(|e| e["target_token_id"] == first)
+        .unwrap();
     assert_eq!(deploy["details"]["description"], "deploy bot");
     assert_eq!(deploy["details"]["scopes"], "api");
     let rotated = of(&events, "token.rotated");
@@ -196,9 +233,15 @@ async fn every_action_is_recorded_with_its_actor_target_and_details_and_never_a_
             json!("Rotation of an already rotated token; family revoked")
         )]
     );
-    assert_eq!(cause_of(own), vec![(json!("bob"), json!("lost the laptop"))]);
+    assert_eq!(
+        cause_of(own),
+        vec![(json!("bob"), json!("lost the laptop"))]
+    );
     assert_eq!(cause_of(by_admin), vec![(json!("admin"), json!("policy"))]);
-    assert_eq!(cause_of(leaked), vec![(json!("system"), json!("Reported as leaked"))]);
+    assert_eq!(
+        cause_of(leaked),
+        vec![(json!("system"), json!("Reported as leaked"))]
+    );
     let report = of(&events, "token.revoked")
         .into_iter()
         .find(|e| e["target_token_id"] == leaked)
@@ -211,12 +254,21 @@ async fn every_action_is_recorded_with_its_actor_target_and_details_and_never_a_
     );
     assert_eq!(
         cause_of(last),
-        vec![(json!("admin"), json!("Revoked because user was deleted by admin"))]
+        vec![(
+            json!("admin"),
+            json!("Revoked because user was deleted by admin")
+        )]
     );
     let deleted = of(&events, "user.deleted");
     assert_eq!(deleted[0]["details"]["tokens_revoked"], 1);
-    assert_eq!(of(&events, "scope.deleted")[0]["details"]["tokens_revoked"], 1);
-    assert_eq!(of(&events, "scope.created")[0]["details"]["scope"], "grafana");
+    assert_eq!(
+        of(&events, "scope.deleted")[0]["details"]["tokens_revoked"],
+        1
+    );
+    assert_eq!(
+        of(&events, "scope.created")[0]["details"]["scope"],
+        "grafana"
+    );
 
     // No secret anywhere: no token, password, session id or hash.
     let table = raw_table(&app).await;
@@ -229,7 +281,10 @@ async fn every_action_is_recorded_with_its_actor_target_and_details_and_never_a_
         .await
         .unwrap();
     for secret in secrets.iter().chain(&hashes).chain(&passwords) {
-        assert!(!table.contains(secret.as_str()), "{secret} is in the audit log");
+        assert!(
+            !table.contains(secret.as_str()),
+            "{secret} is in the audit log"
+        );
     }
     assert!(!table.contains("argon2"));
 }
@@ -256,16 +311,25 @@ async fn a_refused_change_records_nothing() {
         app.add_scope(&admin, "api", "built in").await,
         app.delete_scope(&admin, "never-defined").await,
         app.create_user(&alice, json!({"login_name": "eve"})).await,
-        app.update_user(&admin, "ghost", json!({"display_name": "x"})).await,
+        app.update_user(&admin, "ghost", json!({"display_name": "x"}))
+            .await,
     ];
     for res in &refusals {
-        assert!(res.status.is_client_error(), "{} {}", res.status, res.text());
+        assert!(
+            res.status.is_client_error(),
+            "{} {}",
+            res.status,
+            res.text()
+        );
     }
     assert_eq!(count(&app).await, before, "no event for a refused change");
 
     // A change that fails inside its transaction leaves neither change nor
     // event: the second of two identical scopes.
-    assert_eq!(app.add_scope(&admin, "grafana", "G").await.status, StatusCode::OK);
+    assert_eq!(
+        app.add_scope(&admin, "grafana", "G").await.status,
+        StatusCode::OK
+    );
     let after_one = count(&app).await;
     assert_eq!(
         app.add_scope(&admin, "grafana", "G").await.status,
@@ -330,13 +394,18 @@ async fn admins_search_and_filter_users_read_their_own_and_tokens_read_nothing()
     };
     let tokens = list("?action=token").await;
     assert_eq!(tokens.len(), 3);
-    assert!(tokens.iter().all(|e| e["action"].as_str().unwrap().starts_with("token.")));
+    assert!(tokens
+        .iter()
+        .all(|e| e["action"].as_str().unwrap().starts_with("token.")));
     assert_eq!(list("?action=token.revoked").await.len(), 1);
     assert_eq!(list("?action=auth&q=alice").await.len(), 1);
     assert_eq!(list("?user=carol").await.len(), 2, "created, and her token");
     let story = list(&format!("?token_id={deploy}")).await;
     assert_eq!(
-        story.iter().map(|e| e["action"].as_str().unwrap()).collect::<Vec<_>>(),
+        story
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect::<Vec<_>>(),
         ["token.revoked", "token.created"]
     );
     assert!(list("?since=2000-01-01&until=2999-12-31").await.len() >= 6);
@@ -385,11 +454,20 @@ async fn admins_search_and_filter_users_read_their_own_and_tokens_read_nothing()
     assert!(res.events().iter().all(|e| e["target_user"] == "alice"));
 
     // Non-admins and tokens: refused.
-    assert_eq!(app.audit_events(&alice, "").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.audit_events(&alice, "").await.status,
+        StatusCode::FORBIDDEN
+    );
     let (_, token) = app.create_token(&admin, "reader").await;
     let bearer = Auth::bearer(&token);
-    assert_eq!(app.audit_events(&bearer, "").await.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.own_events(&bearer, "").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.audit_events(&bearer, "").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.own_events(&bearer, "").await.status,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(
         app.audit_events(&Auth::None, "").await.status,
         StatusCode::UNAUTHORIZED
@@ -411,12 +489,11 @@ async fn a_throttling_episode_is_recorded_once() {
     }
     // Recorded in the background.
     for _ in 0..50 {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM audit_events WHERE action = 'auth.throttled'",
-        )
-        .fetch_one(&app.state.db.pool)
-        .await
-        .unwrap();
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'auth.throttled'")
+                .fetch_one(&app.state.db.pool)
+                .await
+                .unwrap();
         if n > 0 {
             break;
         }
@@ -481,15 +558,24 @@ async fn old_events_are_pruned_in_batches_and_the_export_is_one_json_object_a_li
         .output()
         .await
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 4);
-    assert_eq!(lines[0]["details"]["description"], "token 1", "oldest first");
-    assert!(lines.iter().all(|e| e["action"] == "token.created" && e["at"].is_string()));
+    assert_eq!(
+        lines[0]["details"]["description"], "token 1",
+        "oldest first"
+    );
+    assert!(lines
+        .iter()
+        .all(|e| e["action"] == "token.created" && e["at"].is_string()));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Exported 4 audit events"));
 
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
