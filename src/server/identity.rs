@@ -175,6 +175,8 @@ impl Caller {
 
 /// Who is acting on a service: an authenticated caller, or the operator at
 /// the command line (who has the database, so every power).
+// Built once per request and passed by reference: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Actor {
     Caller(Caller),

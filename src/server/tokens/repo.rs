@@ -599,6 +599,10 @@ pub async fn active_counts(
     Ok(rows.into_iter().collect())
 }
 
+/// A token carrying a scope being deleted: id, scopes, revoked, search
+/// text, description, username, last-used addresses, owner id.
+type ScopedRow = (i64, String, i64, String, String, String, String, i64);
+
 /// Removes service scope `name` (`NAME` and `NAME:read`) from every token
 /// that carries it, in `tx`; an active token left with no scope is revoked
 /// (`by`, `cause`). Returns how many tokens changed and how many of them were
@@ -617,7 +621,7 @@ pub async fn drop_scope(
         Dialect::Postgres => " FOR UPDATE",
     };
     // LIKE may match more (`_` is a wildcard); the grants decide.
-    let rows: Vec<(i64, String, i64, String, String, String, String, i64)> =
+    let rows: Vec<ScopedRow> =
         sqlx::query_as(AssertSqlSafe(format!(
             "SELECT id, scopes, revoked, search_text, description, username, last_used_ips, \
              user_id FROM access_tokens WHERE scopes LIKE $1 ORDER BY id{lock}"
