@@ -1,6 +1,8 @@
-//! The command line: `serve` (the default) and `user ...` for operators.
+//! The command line: `serve` (the default), and `user ...`, `token ...`
+//! (in `cli_tokens`), `scope ...` and `audit ...` for operators.
 
 use crate::server::auth_cache::AuthCache;
+use crate::server::cli_tokens::{self, Failure};
 use crate::server::config::{
     AuditCommand, Cli, Command, DevCommand, ExportFormat, LogFormat, ScopeCommand, ServeArgs,
     Settings, UserCommand,
@@ -30,22 +32,23 @@ pub async fn main() -> ExitCode {
         return crate::server::scan::run(paths, report.as_deref());
     }
     let result = match command {
-        Command::Serve(args) => serve(args).await,
-        Command::User { db, command } => user(db, command).await,
-        Command::Dev { db, command } => dev(db, command).await,
-        Command::Scope { db, command } => scope(db, command).await,
-        Command::Audit { db, command } => audit_command(db, command).await,
+        Command::Serve(args) => serve(args).await.map_err(Failure::from),
+        Command::User { db, command } => user(db, command).await.map_err(Failure::from),
+        Command::Dev { db, command } => dev(db, command).await.map_err(Failure::from),
+        Command::Scope { db, command } => scope(db, command).await.map_err(Failure::from),
+        Command::Audit { db, command } => audit_command(db, command).await.map_err(Failure::from),
+        Command::Token { db, command } => cli_tokens::run(db, command).await,
         Command::Scan { .. } => unreachable!("scanned above"),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
+        Err(Failure { message, code }) => {
             match cli.log_format {
                 LogFormat::Text => eprintln!("tollgate: {message}"),
                 // Standard error holds JSON lines only.
                 LogFormat::Json => tracing::error!(error = %message, "tollgate failed"),
             }
-            ExitCode::FAILURE
+            ExitCode::from(code)
         }
     }
 }

@@ -80,6 +80,16 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Manage access tokens without the web UI, as the operator: every
+    /// user's tokens, under the rules the API applies; the audit log records
+    /// `operator` by `cli`.
+    #[command(after_help = TOKEN_EXIT_CODES)]
+    Token {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Manage the service scopes tokens can be granted (see `/go/auth/verify`).
     Scope {
         #[command(flatten)]
@@ -107,6 +117,97 @@ pub enum AuditCommand {
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum ExportFormat {
     /// One JSON object a line.
+    Jsonl,
+}
+
+/// The exit codes of `tollgate token ...`, for scripts.
+pub const TOKEN_EXIT_CODES: &str = "\
+Exit codes:
+  0  done
+  1  an error: an unknown token or user, a request the rules refuse, the database
+  2  a usage error (an unknown option, a missing or malformed argument)
+  3  revoke: the token was revoked already";
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// List tokens, newest first (`--state revoked`: newest revocation
+    /// first). They are read and written one at a time, so any number can
+    /// be listed; the count goes to standard error. An error part-way stops
+    /// the list (a JSON array is left unclosed) with exit code 1.
+    #[command(after_help = TOKEN_EXIT_CODES)]
+    List {
+        /// Only this user's tokens.
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+        /// Which tokens, by state.
+        #[arg(long, value_enum, default_value_t = TokenState::Active)]
+        state: TokenState,
+        /// How they are written (JSON: the REST API's fields).
+        #[arg(long, value_enum, default_value_t = TokenListFormat::Table)]
+        format: TokenListFormat,
+    },
+    /// Revoke anyone's token. Running servers stop accepting it at once on
+    /// PostgreSQL, within their `--auth-cache-ttl-ms` on SQLite.
+    #[command(after_help = TOKEN_EXIT_CODES)]
+    Revoke {
+        /// The token's id (as `token list` shows it).
+        id: i64,
+        /// Why: shown with the token and recorded in the audit log.
+        #[arg(long)]
+        cause: String,
+    },
+    /// Break-glass: create a token for a user. The token alone is written to
+    /// standard output, once (it is never stored); what it is, to standard
+    /// error.
+    #[command(after_help = TOKEN_EXIT_CODES)]
+    Create {
+        /// Its owner: an enabled user.
+        #[arg(long, value_name = "NAME")]
+        user: String,
+        /// What it is for (at most 1024 characters).
+        #[arg(long)]
+        description: String,
+        /// What it opens: `api`, `read_api`, `introspect`, or a service
+        /// scope (`NAME` or `NAME:read`). Default: `api`.
+        #[arg(long, value_name = "SCOPE,...", value_delimiter = ',')]
+        scopes: Option<Vec<String>>,
+        /// Days until it expires. Default: the maximum lifetime if there is
+        /// one, else never.
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+        expires_in_days: Option<u32>,
+        /// A network it may be used from (`10.0.0.0/8`, `2001:db8::/32`, or
+        /// an address); repeat for more. Default: anywhere.
+        #[arg(long = "allowed-cidr", value_name = "CIDR")]
+        allowed_cidrs: Vec<String>,
+        /// The longest a token may live, in days, as `serve` takes it: a
+        /// later expiry is refused, and none means this many days.
+        #[arg(long, value_name = "DAYS", env = "TOLLGATE_TOKEN_MAX_LIFETIME_DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+        token_max_lifetime_days: Option<u32>,
+        /// Active tokens one user may hold, as `serve` takes it.
+        #[arg(long, value_name = "N", env = "TOLLGATE_MAX_ACTIVE_TOKENS_PER_USER", default_value_t = DEFAULT_MAX_ACTIVE_TOKENS_PER_USER, value_parser = clap::value_parser!(u32).range(1..))]
+        max_active_tokens_per_user: u32,
+    },
+}
+
+/// Which tokens `token list` shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TokenState {
+    /// Neither revoked nor expired.
+    Active,
+    Revoked,
+    /// Past their expiry, never revoked.
+    Expired,
+    All,
+}
+
+/// How `token list` writes tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TokenListFormat {
+    /// Aligned columns for people (times in UTC); long values are cut short.
+    Table,
+    /// One JSON array of tokens in the REST API's shape, one a line.
+    Json,
+    /// One JSON object a line, in the REST API's shape.
     Jsonl,
 }
 

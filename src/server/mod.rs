@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod auth_cache;
 pub mod cli;
+pub mod cli_tokens;
 pub mod config;
 pub mod db;
 pub mod dev;

@@ -3,6 +3,7 @@
 mod admin_api;
 mod api_base;
 mod audit;
+mod cli;
 mod client;
 mod common;
 mod connections;

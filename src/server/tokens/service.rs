@@ -13,11 +13,12 @@ use crate::server::audit::Who;
 use crate::server::auth_cache::{AuthCache, Verified};
 use crate::server::db::Db;
 use crate::server::error::ServiceError;
-use crate::server::identity::{AuthError, Caller};
+use crate::server::identity::{Actor, AuthError, Caller, User};
 use crate::server::metrics;
 use crate::server::scope::Grants;
 use crate::server::scopes::repo as scopes_repo;
 use crate::server::time::{iso, now_millis};
+use crate::server::users::service as users;
 use futures_util::{Stream, StreamExt};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -134,6 +135,35 @@ pub fn too_many_active(max: u32) -> ServiceError {
              Revoke tokens you no longer use before creating more."
         ),
     )
+}
+
+/// Why a caller may not mint a token for someone else.
+pub const OPERATOR_ONLY: &str =
+    "Only the operator at the command line can create a token for another user.";
+
+/// Who may act on everyone's tokens: an admin who did not come with a token
+/// ([`Caller::require_admin`]), or the operator. The audit log's `Who`.
+fn as_admin(actor: &Actor) -> Result<Who, ServiceError> {
+    if let Actor::Caller(caller) = actor {
+        caller.require_admin()?;
+    }
+    Ok(Who::actor(actor))
+}
+
+/// Why a token for a disabled user is refused: it could not be used.
+fn owner_disabled(owner: &User) -> ServiceError {
+    ServiceError::Forbidden(format!(
+        "User '{}' is disabled: a disabled user's tokens are refused, so none is created. Enable the user first.",
+        owner.login_name
+    ))
+}
+
+/// Why a token was not written: its owner was disabled or deleted meanwhile.
+fn owner_gone(owner: &User) -> ServiceError {
+    ServiceError::Forbidden(format!(
+        "User '{}' was disabled or deleted meanwhile: no token was created.",
+        owner.login_name
+    ))
 }
 
 pub fn not_found(id: impl std::fmt::Display) -> ServiceError {
@@ -303,6 +333,43 @@ impl Tokens {
         ask: &TokenRequest,
     ) -> Result<(AccessToken, PlainToken), ServiceError> {
         caller.refuse_bearer()?;
+        // Disabled or deleted since the caller was authenticated.
+        let gone = |_: &User| ServiceError::forbidden();
+        self.mint(&caller.user, &Who::caller(caller), ask, gone)
+            .await
+    }
+
+    /// Break-glass: a token for the user `owner` (a login name), minted by
+    /// the operator at the command line under the rules of
+    /// [`Tokens::create_with`]: the description, scopes, lifetime policy,
+    /// networks and per-user cap. No caller may, admin or not: a user's
+    /// tokens are theirs to mint. An unknown, deleted or disabled user is
+    /// refused.
+    pub async fn create_for(
+        &self,
+        actor: &Actor,
+        owner: &str,
+        ask: &TokenRequest,
+    ) -> Result<(AccessToken, PlainToken), ServiceError> {
+        if !matches!(actor, Actor::Operator) {
+            return Err(ServiceError::Forbidden(OPERATOR_ONLY.to_string()));
+        }
+        let owner = users::get(&self.db, actor, owner).await?;
+        if !owner.enabled {
+            return Err(owner_disabled(&owner));
+        }
+        self.mint(&owner, &Who::actor(actor), ask, owner_gone).await
+    }
+
+    /// A token for `owner` as asked, recorded as `who`'s doing; `gone` says
+    /// why when the owner turns out disabled or deleted as it is written.
+    async fn mint(
+        &self,
+        owner: &User,
+        who: &Who,
+        ask: &TokenRequest,
+        gone: impl FnOnce(&User) -> ServiceError,
+    ) -> Result<(AccessToken, PlainToken), ServiceError> {
         let description = Description::parse(&ask.description)?;
         let grants = match &ask.scopes {
             None => Grants::default_api(),
@@ -332,17 +399,16 @@ impl Tokens {
             &self.db,
             &plain.hash(),
             &new,
-            &caller.user,
+            owner,
             i64::from(self.max_active_per_user),
             now,
-            &Who::caller(caller),
+            who,
         )
         .await?
         {
             repo::Inserted::Token(t) => *t,
             repo::Inserted::AtCap => return Err(too_many_active(self.max_active_per_user)),
-            // Disabled or deleted since the caller was authenticated.
-            repo::Inserted::UserGone => return Err(ServiceError::forbidden()),
+            repo::Inserted::UserGone => return Err(gone(owner)),
             repo::Inserted::ScopeGone => {
                 return Err(ServiceError::invalid(
                     "scopes",
@@ -350,7 +416,7 @@ impl Tokens {
                 ))
             }
         };
-        tracing::info!(token_id = token.id, user = %caller.user.login_name, scopes = %grants.to_stored(), "access token created");
+        tracing::info!(token_id = token.id, user = %owner.login_name, by = %who.actor, scopes = %grants.to_stored(), "access token created");
         Ok((token, plain))
     }
 
@@ -522,6 +588,37 @@ impl Tokens {
     {
         caller.require_admin()?;
         let term = SearchTerm::parse(q)?;
+        self.everything(filter, term, expiring_within_days, None)
+            .await
+    }
+
+    /// Everyone's tokens of the filter's state, or the user `owner`'s (a
+    /// login name; unknown is 404), for an admin or the operator at the
+    /// command line: all of them, read row by row as [`Tokens::admin_all`].
+    pub async fn all_for(
+        &self,
+        actor: &Actor,
+        filter: TokenFilter,
+        owner: Option<&str>,
+    ) -> Result<impl Stream<Item = Result<AccessToken, ServiceError>> + Send + 'static, ServiceError>
+    {
+        as_admin(actor)?;
+        let owner = match owner {
+            Some(name) => Some(users::get(&self.db, actor, name).await?.id),
+            None => None,
+        };
+        self.everything(filter, None, None, owner).await
+    }
+
+    /// The complete list, for a caller already allowed to read it.
+    async fn everything(
+        &self,
+        filter: TokenFilter,
+        term: Option<SearchTerm>,
+        expiring_within_days: Option<i64>,
+        owner: Option<i64>,
+    ) -> Result<impl Stream<Item = Result<AccessToken, ServiceError>> + Send + 'static, ServiceError>
+    {
         let busy = || {
             ServiceError::Busy(format!(
                 "{STREAMS} complete lists of access tokens are being read already. \
@@ -539,7 +636,7 @@ impl Tokens {
             horizon: expiring_within_days.map(|d| now + d * crate::server::time::DAY_MILLIS),
         };
         Ok(
-            search::everything(&self.db, when, filter, term.as_ref(), permit)
+            search::everything(&self.db, when, filter, term.as_ref(), owner, permit)
                 .map(move |row| row.map(|t| this.fresh(t)).map_err(ServiceError::from)),
         )
     }
@@ -631,6 +728,18 @@ impl Tokens {
     ) -> Result<AccessToken, ServiceError> {
         caller.require_admin()?;
         self.revoke(id, None, &Who::caller(caller), cause).await
+    }
+
+    /// Revokes anyone's token, for an admin or the operator at the command
+    /// line (recorded as `operator`, by `cli`), as [`Tokens::admin_revoke`].
+    pub async fn revoke_any(
+        &self,
+        actor: &Actor,
+        id: i64,
+        cause: Option<&str>,
+    ) -> Result<AccessToken, ServiceError> {
+        let who = as_admin(actor)?;
+        self.revoke(id, None, &who, cause).await
     }
 
     /// What a presented Bearer token proves to a request from `client`,

@@ -30,19 +30,26 @@ use tokio::sync::{mpsc, OnceCell};
 const ROWS_AHEAD: usize = 512;
 
 /// Every token of the filter's state, in the list's order, that contains the
-/// term (all of them without one): one statement, read row by row, so memory
-/// stays flat however long the list. A reading task hands rows over a small
-/// channel: a slow reader holds the statement back rather than rows piling
-/// up, and a reader that goes away stops it. `hold` is dropped with the task.
+/// term (all of them without one), of one user if `owner` (a user id) is
+/// given: one statement, read row by row, so memory stays flat however long
+/// the list. A reading task hands rows over a small channel: a slow reader
+/// holds the statement back rather than rows piling up, and a reader that
+/// goes away stops it. `hold` is dropped with the task.
 pub fn everything<H: Send + 'static>(
     db: &Db,
     when: When,
     filter: TokenFilter,
     term: Option<&SearchTerm>,
+    owner: Option<i64>,
     hold: H,
 ) -> impl Stream<Item = Result<AccessToken, sqlx::Error>> + Send + 'static {
-    let Stmt { sql, args } =
-        sql::everything(when, sql::dialect(db), filter, term.map(SearchTerm::as_str));
+    let Stmt { sql, args } = sql::everything(
+        when,
+        sql::dialect(db),
+        filter,
+        term.map(SearchTerm::as_str),
+        owner,
+    );
     let pool = db.pool.clone();
     let (tx, rx) = mpsc::channel(ROWS_AHEAD);
     tokio::spawn(async move {

@@ -291,21 +291,26 @@ pub(super) fn unsearched(at: When, filter: TokenFilter, after: Option<Cursor>, l
     Stmt { sql, args }
 }
 
-/// The whole list in its order, filtered by `q` if there is one: read row by
-/// row, never as a whole.
+/// The whole list in its order, filtered by `q` if there is one, and to one
+/// user's tokens if `owner` is given: read row by row, never as a whole.
 pub(super) fn everything(
     at: When,
     d: &dyn DialectSql,
     filter: TokenFilter,
     q: Option<&str>,
+    owner: Option<i64>,
 ) -> Stmt {
     let mut args = Args::at(at);
     let contains = match q {
         Some(q) => format!(" AND {}", d.contains("search_text", &args.text(q))),
         None => String::new(),
     };
+    let owner = match owner {
+        Some(id) => format!(" AND user_id = {}", args.int(id)),
+        None => String::new(),
+    };
     let sql = format!(
-        "SELECT {COLUMNS} FROM access_tokens WHERE 1 = 1{}{contains} ORDER BY {}",
+        "SELECT {COLUMNS} FROM access_tokens WHERE 1 = 1{}{contains}{owner} ORDER BY {}",
         state(filter, "access_tokens", &mut args),
         order(filter),
     );
