@@ -394,7 +394,7 @@ pub fn AuditEvents(
         view! {
             <tr data-event-id=e.id data-action=action>
                 <td><LocalTime iso=e.at /></td>
-                <td>{e.actor} " " <span class="badge">{e.actor_method}</span></td>
+                <td>{e.actor} " " <span class="badge method">{e.actor_method}</span></td>
                 <td><code>{e.action}</code></td>
                 <td>{e.target_user}{token.map(|t| view! { " " {t} })}</td>
                 <td>{e.client_ip}</td>
