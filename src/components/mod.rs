@@ -56,6 +56,7 @@ fn Menus(user: UserView) -> impl IntoView {
                 <button type="button" class="menu-button">{user.display_name.clone()}</button>
                 <div class="menu-items">
                     <a href="/go/access_tokens">"Personal Access Tokens"</a>
+                    <a href="/go/account/password">"Change password"</a>
                     <form method="post" action=LOGOUT_PATH>
                         <button type="submit" class="link-button">"Logout"</button>
                     </form>

@@ -17,6 +17,7 @@ mod leaks;
 mod lifecycle;
 mod metrics;
 mod notify;
+mod passwords;
 mod proxies;
 mod scale_out;
 mod scan;

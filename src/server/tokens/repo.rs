@@ -621,14 +621,13 @@ pub async fn drop_scope(
         Dialect::Postgres => " FOR UPDATE",
     };
     // LIKE may match more (`_` is a wildcard); the grants decide.
-    let rows: Vec<ScopedRow> =
-        sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT id, scopes, revoked, search_text, description, username, last_used_ips, \
+    let rows: Vec<ScopedRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT id, scopes, revoked, search_text, description, username, last_used_ips, \
              user_id FROM access_tokens WHERE scopes LIKE $1 ORDER BY id{lock}"
-        )))
-        .bind(format!("%{name}%"))
-        .fetch_all(&mut **tx)
-        .await?;
+    )))
+    .bind(format!("%{name}%"))
+    .fetch_all(&mut **tx)
+    .await?;
     let (mut changed, mut revoked) = (0, 0);
     let mut texts = Vec::new();
     let mut retired = Vec::new();
