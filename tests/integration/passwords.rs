@@ -114,10 +114,12 @@ async fn a_token_cannot_change_a_password_and_guesses_are_throttled() {
 
     let cookie = Auth::Cookie(app.login("alice", USER_PASSWORD).await);
     let stored = || async {
-        sqlx::query_scalar::<_, String>("SELECT password_hash FROM users WHERE login_name = 'alice'")
-            .fetch_one(&app.state.db.pool)
-            .await
-            .unwrap()
+        sqlx::query_scalar::<_, String>(
+            "SELECT password_hash FROM users WHERE login_name = 'alice'",
+        )
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap()
     };
     let before = stored().await;
     for _ in 0..2 {
