@@ -12,8 +12,9 @@ test("a user changes their password from the user menu, with a clear error for a
   });
   expect(res.status()).toBe(200);
   await login(page, name, `${name}-old-password`);
-  await page.getByRole("button", { name }).click();
-  await page.getByRole("link", { name: "Change password" }).click();
+  const userMenu = page.getByTestId("user-menu");
+  await userMenu.getByRole("button", { name }).hover();
+  await userMenu.getByRole("link", { name: "Change password" }).click();
   await expect(page.getByRole("heading", { name: "Change password" })).toBeVisible();
 
   await page.getByLabel("Current password").fill("not-my-password");

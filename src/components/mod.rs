@@ -395,9 +395,9 @@ pub fn AuditEvents(
         view! {
             <tr data-event-id=e.id data-action=action>
                 <td><LocalTime iso=e.at /></td>
-                <td>{e.actor} " " <span class="badge method">{e.actor_method}</span></td>
+                <td><div class="who"><span>{e.actor}</span><span class="badge method">{e.actor_method}</span></div></td>
                 <td><code>{e.action}</code></td>
-                <td>{e.target_user}{token.map(|t| view! { " " {t} })}</td>
+                <td><div class="who"><span>{e.target_user}</span>{token}</div></td>
                 <td>{e.client_ip}</td>
                 <td class="description" title=e.user_agent.unwrap_or_default()>{details_text(&e.details)}</td>
             </tr>

@@ -141,7 +141,7 @@ pub fn AuditLogPage() -> impl IntoView {
                            get: fn(&Shown) -> String,
                            set: fn(&mut Shown, String)| {
         view! {
-            <label>{label} " "
+            <label>{label}
                 <input type="date" aria-label=format!("{label} date") data-testid=testid
                     prop:value=move || get(&shown.get())
                     on:change=move |ev| {
