@@ -308,3 +308,80 @@ pub async fn my_audit_events(after: Option<String>) -> Result<AuditPage, AppErro
     })
     .await
 }
+
+/// The signed-in user changes their own password (Change password page):
+/// the current one must be right, and their other sessions end. A wrong
+/// current password counts as a failed sign-in for the client's throttle.
+#[server(prefix = "/go/fn", endpoint = "change_password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), AppError> {
+    answer(async move {
+        use crate::server::error::ServiceError;
+        use crate::server::users::service;
+        let (state, caller) = crate::server::auth::require_page_caller().await?;
+        let parts: axum::http::request::Parts =
+            use_context().ok_or_else(|| AppError::Internal("no request in context".into()))?;
+        let session = crate::server::auth::session_id(&parts.headers);
+        let client = caller
+            .origin
+            .ip
+            .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into());
+        let attempt = state.throttle.reserve(client).map_err(|wait| {
+            AppError::TooManyRequests(format!(
+                "Too many failed attempts. Try again in {} seconds.",
+                crate::server::throttle::retry_after_secs(wait)
+            ))
+        })?;
+        let changed = service::change_own_password(
+            &state.db,
+            &state.hasher,
+            &caller,
+            current_password.into(),
+            new_password.into(),
+            session.as_deref(),
+        )
+        .await;
+        match changed {
+            Ok(true) => {
+                attempt.refund();
+                Ok(())
+            }
+            // The unit stays taken: a wrong password is a failed attempt.
+            Ok(false) => Err(ServiceError::invalid(
+                "current_password",
+                service::WRONG_CURRENT_PASSWORD,
+            )
+            .into()),
+            Err(e) => {
+                attempt.refund();
+                Err(e.into())
+            }
+        }
+    })
+    .await
+}
+
+/// Admin: sets another user's password (Reset password); their sessions end.
+#[server(prefix = "/go/fn", endpoint = "reset_user_password")]
+pub async fn reset_user_password(login_name: String, password: String) -> Result<(), AppError> {
+    answer(async move {
+        use crate::server::users::{service, Actor};
+        let (state, caller) = crate::server::auth::require_page_caller().await?;
+        let patch = service::UserPatch {
+            password: Some(password.into()),
+            ..Default::default()
+        };
+        service::update(
+            &state.db,
+            &state.auth_cache,
+            &Actor::from(caller),
+            &login_name,
+            patch,
+        )
+        .await?;
+        Ok(())
+    })
+    .await
+}

@@ -56,6 +56,7 @@ fn Menus(user: UserView) -> impl IntoView {
                 <button type="button" class="menu-button">{user.display_name.clone()}</button>
                 <div class="menu-items">
                     <a href="/go/access_tokens">"Personal Access Tokens"</a>
+                    <a href="/go/account/password">"Change password"</a>
                     <form method="post" action=LOGOUT_PATH>
                         <button type="submit" class="link-button">"Logout"</button>
                     </form>
@@ -394,9 +395,9 @@ pub fn AuditEvents(
         view! {
             <tr data-event-id=e.id data-action=action>
                 <td><LocalTime iso=e.at /></td>
-                <td>{e.actor} " " <span class="badge">{e.actor_method}</span></td>
+                <td><div class="who"><span>{e.actor}</span><span class="badge method">{e.actor_method}</span></div></td>
                 <td><code>{e.action}</code></td>
-                <td>{e.target_user}{token.map(|t| view! { " " {t} })}</td>
+                <td><div class="who"><span>{e.target_user}</span>{token}</div></td>
                 <td>{e.client_ip}</td>
                 <td class="description" title=e.user_agent.unwrap_or_default()>{details_text(&e.details)}</td>
             </tr>
@@ -413,5 +414,100 @@ pub fn AuditEvents(
                 <For each=move || more.get() key=|e| e.id children=row />
             </tbody>
         </table>
+    }
+}
+
+/// Under a paged list: its error, if the last load failed, and the button,
+/// while there is a next page.
+#[component]
+pub fn LoadMore<T: Send + Sync + 'static>(
+    paging: Paging<T>,
+    #[prop(into)] on_load: Callback<()>,
+) -> impl IntoView {
+    let Paging {
+        next,
+        loading,
+        error,
+        ..
+    } = paging;
+    view! {
+        {move || error.get().map(|e| view! { <ErrorText error=e /> })}
+        <Show when=move || next.get().is_some()>
+            <div class="load-more">
+                <button type="button" class="secondary" on:click=move |_| on_load.run(()) disabled=move || loading.get()>
+                    {move || if loading.get() { "Loading…" } else { "Load more" }}
+                </button>
+            </div>
+        </Show>
+    }
+}
+
+/// What a paged list loaded after its first page, where the next page
+/// starts, and whether one is being loaded.
+pub struct Paging<T: Send + Sync + 'static> {
+    pub more: RwSignal<Vec<T>>,
+    pub next: RwSignal<Option<String>>,
+    pub loading: RwSignal<bool>,
+    pub error: RwSignal<Option<AppError>>,
+}
+
+impl<T: Send + Sync + 'static> Clone for Paging<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Send + Sync + 'static> Copy for Paging<T> {}
+
+impl<T: Send + Sync + 'static> Paging<T> {
+    pub fn new() -> Self {
+        Paging {
+            more: RwSignal::new(Vec::new()),
+            next: RwSignal::new(None),
+            loading: RwSignal::new(false),
+            error: RwSignal::new(None),
+        }
+    }
+
+    /// A new first page was shown: forget what came after the last one.
+    pub fn restart(&self, next: Option<String>) {
+        self.more.set(Vec::new());
+        self.next.set(next);
+        self.error.set(None);
+    }
+
+    /// Loads the next page with `fetch` (given the cursor) and appends it,
+    /// unless `current` says the list shown has changed meanwhile.
+    pub fn load<F, Fut>(&self, fetch: F, current: impl Fn() -> bool + 'static)
+    where
+        F: FnOnce(String) -> Fut + 'static,
+        Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), AppError>> + 'static,
+    {
+        let Some(cursor) = self.next.get_untracked() else {
+            return;
+        };
+        let this = *self;
+        this.loading.set(true);
+        leptos::task::spawn_local(async move {
+            let result = fetch(cursor).await;
+            this.loading.set(false);
+            if !current() {
+                return;
+            }
+            match result {
+                Ok((items, next)) => {
+                    this.more.update(|m| m.extend(items));
+                    this.next.set(next);
+                    this.error.set(None);
+                }
+                Err(e) => this.error.set(Some(e)),
+            }
+        });
+    }
+}
+
+impl<T: Send + Sync + 'static> Default for Paging<T> {
+    fn default() -> Self {
+        Self::new()
     }
 }

@@ -32,6 +32,9 @@ pub enum AppError {
     BadRequest(String),
     #[error("The service is temporarily unavailable. Please try again.")]
     Unavailable,
+    /// Too many failed attempts from this client: wait, then try again.
+    #[error("{0}")]
+    TooManyRequests(String),
     /// Anything else, including transport errors between browser and server.
     #[error("Something went wrong: {0}")]
     Internal(String),
@@ -65,6 +68,7 @@ impl AppError {
             AppError::Conflict(_) => 409,
             AppError::BadRequest(_) => 400,
             AppError::Unavailable => 503,
+            AppError::TooManyRequests(_) => 429,
             AppError::Internal(_) => 500,
         }
     }

@@ -5,7 +5,7 @@
 
 use super::urlencode;
 use crate::api::admin_audit_events;
-use crate::components::{AuditEvents, ErrorText};
+use crate::components::{AuditEvents, ErrorText, LoadMore, Paging};
 use crate::model::{AppError, AuditEventView, AuditPage};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -92,10 +92,7 @@ pub fn AuditLogPage() -> impl IntoView {
             (s, result)
         },
     );
-    let more = RwSignal::new(Vec::<AuditEventView>::new());
-    let next = RwSignal::new(None::<String>);
-    let loading_more = RwSignal::new(false);
-    let more_error = RwSignal::new(None::<AppError>);
+    let paging = Paging::<AuditEventView>::new();
     let typed = RwSignal::new(shown.get_untracked().q);
 
     let debounce = StoredValue::new(None::<TimeoutHandle>);
@@ -120,32 +117,38 @@ pub fn AuditLogPage() -> impl IntoView {
         });
     });
 
-    let load_more = move |_| {
-        let Some(cursor) = next.get_untracked() else {
-            return;
-        };
+    let load_more = move |()| {
         let at = shown.get_untracked();
-        loading_more.set(true);
-        leptos::task::spawn_local(async move {
-            let result = fetch(at.clone(), Some(cursor)).await;
-            loading_more.set(false);
-            if shown.get_untracked() != at {
-                return;
-            }
-            match result {
-                Ok(page) => {
-                    more.update(|m| m.extend(page.events));
-                    next.set(page.next);
-                    more_error.set(None);
-                }
-                Err(e) => more_error.set(Some(e)),
-            }
-        });
+        let fetched = at.clone();
+        paging.load(
+            move |cursor| async move {
+                fetch(fetched, Some(cursor))
+                    .await
+                    .map(|p| (p.events, p.next))
+            },
+            move || shown.get_untracked() == at,
+        );
     };
 
     let family = move |value: &'static str, label: &'static str| {
         view! {
             <option value=value selected=move || shown.get().action == value>{label}</option>
+        }
+    };
+
+    let date_input = move |label: &'static str,
+                           testid: &'static str,
+                           get: fn(&Shown) -> String,
+                           set: fn(&mut Shown, String)| {
+        view! {
+            <label>{label}
+                <input type="date" aria-label=format!("{label} date") data-testid=testid
+                    prop:value=move || get(&shown.get())
+                    on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        change(&|s: &mut Shown| set(s, v.clone()));
+                    } />
+            </label>
         }
     };
 
@@ -171,22 +174,8 @@ pub fn AuditLogPage() -> impl IntoView {
                     {family("scope", "Scopes")}
                 </select>
             </label>
-            <label>"From "
-                <input type="date" aria-label="From date" data-testid="audit-since"
-                    prop:value=move || shown.get().since
-                    on:change=move |ev| {
-                        let v = event_target_value(&ev);
-                        change(&|s: &mut Shown| s.since = v.clone());
-                    } />
-            </label>
-            <label>"To "
-                <input type="date" aria-label="To date" data-testid="audit-until"
-                    prop:value=move || shown.get().until
-                    on:change=move |ev| {
-                        let v = event_target_value(&ev);
-                        change(&|s: &mut Shown| s.until = v.clone());
-                    } />
-            </label>
+            {date_input("From", "audit-since", |s| s.since.clone(), |s, v| s.since = v)}
+            {date_input("To", "audit-until", |s| s.until.clone(), |s, v| s.until = v)}
         </div>
         {move || shown.get().token.map(|id| view! {
             <div class="story" data-testid="token-story-banner">
@@ -203,9 +192,7 @@ pub fn AuditLogPage() -> impl IntoView {
                 }
                 match result {
                     Ok(AuditPage { events, next: n }) => {
-                        more.set(Vec::new());
-                        next.set(n.clone());
-                        more_error.set(None);
+                        paging.restart(n.clone());
                         if events.is_empty() {
                             let text = if n.is_some() {
                                 "No matching events among the newest ones looked at; Load more looks further back."
@@ -216,7 +203,7 @@ pub fn AuditLogPage() -> impl IntoView {
                             };
                             return view! { <p class="empty">{text}</p> }.into_any();
                         }
-                        view! { <AuditEvents first=events more on_token=open_token /> }.into_any()
+                        view! { <AuditEvents first=events more=paging.more on_token=open_token /> }.into_any()
                     }
                     Err(e) => view! {
                         <ErrorText error=e />
@@ -225,13 +212,6 @@ pub fn AuditLogPage() -> impl IntoView {
                 }
             })}
         </Transition>
-        {move || more_error.get().map(|e| view! { <ErrorText error=e /> })}
-        <Show when=move || next.get().is_some()>
-            <div class="load-more">
-                <button type="button" class="secondary" on:click=load_more disabled=move || loading_more.get()>
-                    {move || if loading_more.get() { "Loading…" } else { "Load more" }}
-                </button>
-            </div>
-        </Show>
+        <LoadMore paging on_load=load_more />
     }
 }

@@ -1,5 +1,6 @@
 //! One module per page.
 
+mod account;
 mod admin_tokens;
 mod audit;
 mod login;
@@ -7,6 +8,7 @@ mod scopes;
 mod tokens;
 mod users;
 
+pub use account::{ChangePasswordPage, CHANGE_PASSWORD_PATH};
 pub use admin_tokens::AdminTokensPage;
 pub use audit::AuditLogPage;
 pub use login::LoginPage;

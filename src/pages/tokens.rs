@@ -6,7 +6,7 @@ use crate::api::{
 };
 use crate::components::{
     AuditEvents, CurrentUser, ErrorText, Expiry, Flash, FlashKind, FlashMessage, LastUsed,
-    LocalTime, Modal, NewTokenBody, RevokeDialog, ScopeChips, TokenDetails,
+    LoadMore, LocalTime, Modal, NewTokenBody, Paging, RevokeDialog, ScopeChips, TokenDetails,
 };
 use crate::model::{
     network_entries, parse_network, AppError, LifetimePolicy, ScopeView, TokenFilter, TokenView,
@@ -188,27 +188,16 @@ fn TokenTabs(
 #[component]
 fn Activity() -> impl IntoView {
     let first_page = Resource::new(|| (), |_| my_audit_events(None));
-    let more = RwSignal::new(Vec::new());
-    let next = RwSignal::new(None::<String>);
-    let loading = RwSignal::new(false);
-    let more_error = RwSignal::new(None::<AppError>);
-    let load_more = move |_| {
-        let Some(cursor) = next.get_untracked() else {
-            return;
-        };
-        loading.set(true);
-        leptos::task::spawn_local(async move {
-            let result = my_audit_events(Some(cursor)).await;
-            loading.set(false);
-            match result {
-                Ok(page) => {
-                    more.update(|m| m.extend(page.events));
-                    next.set(page.next);
-                    more_error.set(None);
-                }
-                Err(e) => more_error.set(Some(e)),
-            }
-        });
+    let paging = Paging::new();
+    let load_more = move |()| {
+        paging.load(
+            |cursor| async move {
+                my_audit_events(Some(cursor))
+                    .await
+                    .map(|p| (p.events, p.next))
+            },
+            || true,
+        );
     };
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading activity…"</p> }>
@@ -218,21 +207,14 @@ fn Activity() -> impl IntoView {
                         view! { <p class="empty">"No activity yet."</p> }.into_any()
                     }
                     Ok(page) => {
-                        next.set(page.next);
-                        view! { <AuditEvents first=page.events more /> }.into_any()
+                        paging.restart(page.next);
+                        view! { <AuditEvents first=page.events more=paging.more /> }.into_any()
                     }
                     Err(e) => view! { <ErrorText error=e /> }.into_any(),
                 }
             })}
         </Transition>
-        {move || more_error.get().map(|e| view! { <ErrorText error=e /> })}
-        <Show when=move || next.get().is_some()>
-            <div class="load-more">
-                <button type="button" class="secondary" on:click=load_more disabled=move || loading.get()>
-                    {move || if loading.get() { "Loading…" } else { "Load more" }}
-                </button>
-            </div>
-        </Show>
+        <LoadMore paging on_load=load_more />
     }
 }
 

@@ -416,6 +416,8 @@ pub async fn own_page(
 ) -> Result<AuditPage, ServiceError> {
     caller.refuse_bearer()?;
     let (mut filter, limit) = query.parse()?;
+    // Theirs whoever acted: no filter by someone else's name.
+    filter.user = None;
     filter.own = Some(caller.user.id);
     page(db, &filter, limit).await
 }

@@ -142,6 +142,13 @@ pub async fn expiration_header(mut req: Request, next: Next) -> Response {
 /// See [`expiration_header`].
 pub const EXPIRATION_HEADER: &str = "x-tollgate-token-expiration";
 
+/// The session id the request's cookie carries, if any (a secret: never log it).
+pub fn session_id(headers: &HeaderMap) -> Option<String> {
+    CookieJar::from_headers(headers)
+        .get(session::COOKIE_NAME)
+        .map(|c| c.value().to_string())
+}
+
 /// The user behind the request's session cookie, if any. Never looks at
 /// `Authorization`: a token cannot sign anyone in to a page.
 pub async fn session_user(

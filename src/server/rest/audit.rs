@@ -84,9 +84,6 @@ pub async fn own_index(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let raw = raw.as_deref();
-    let mut q = query(raw)?;
-    // A user's own events are theirs whoever acted: no `user` filter here.
-    q.user = None;
-    let page = audit::own_page(&state.db, &caller, &q).await?;
+    let page = audit::own_page(&state.db, &caller, &query(raw)?).await?;
     Ok(answer(&state, &headers, OWN_BASE, raw, &OWN_PARAMS, page))
 }

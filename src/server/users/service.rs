@@ -6,7 +6,7 @@ use crate::server::audit::{self, Action, Event, Who};
 use crate::server::auth_cache::AuthCache;
 use crate::server::db::Db;
 use crate::server::error::ServiceError;
-use crate::server::identity::{AuthMethod, Origin};
+use crate::server::identity::{AuthMethod, Caller, Origin};
 use crate::server::time::now_millis;
 use crate::server::tokens::repo as tokens_repo;
 use crate::server::users::session;
@@ -237,6 +237,54 @@ pub async fn update(
     cache.changed(db).await;
     tracing::info!(user = %updated.login_name, enabled, admin = is_admin, by = actor.name(), "user updated");
     Ok(updated)
+}
+
+/// Why a user's own password change was refused, besides the rules'.
+pub const WRONG_CURRENT_PASSWORD: &str = "The current password is not correct.";
+
+/// A signed-in user changes their own password: the current one must be
+/// right, the new one must meet the policy. Every other session of theirs
+/// ends (`keep_session` is the one the change was made from). A token can
+/// never do it ([`Actor::require_password_proof`]). `Ok(false)`: the current
+/// password was wrong, nothing changed.
+pub async fn change_own_password(
+    db: &Db,
+    hasher: &password::Hasher,
+    caller: &Caller,
+    current: SecretString,
+    new: SecretString,
+    keep_session: Option<&str>,
+) -> Result<bool, ServiceError> {
+    let actor = Actor::from(caller.clone());
+    actor.require_password_proof()?;
+    password::check_policy(&new)
+        .map_err(|_| ServiceError::invalid("new_password", password::policy_message()))?;
+    let user = &caller.user;
+    let stored = repo::find_credentials(db, &user.login_name.to_lowercase())
+        .await?
+        .filter(|(id, _)| *id == user.id)
+        .map(|(_, hash)| hash);
+    match hasher.verify(current, stored).await {
+        Ok(true) => {}
+        Ok(false) => return Ok(false),
+        Err(password::Busy) => {
+            return Err(ServiceError::Busy(
+                "The server is busy checking other passwords. Please try again shortly.".into(),
+            ))
+        }
+    }
+    let hash = password::hash(new).await?;
+    let mut tx = db.begin_write().await?;
+    repo::set_password(&mut tx, user.id, &hash).await?;
+    session::delete_others(&mut tx, user.id, keep_session).await?;
+    let who = Who::actor(&actor);
+    let event = Event::new(&who, Action::PasswordChanged)
+        .user(&user.login_name, Some(user.id))
+        .details(json!({ "by": "self", "other_sessions": "ended" }));
+    audit::record(&mut tx, &[event]).await?;
+    tx.commit().await?;
+    tracing::info!(user = %user.login_name, "password changed by its owner");
+    Ok(true)
 }
 
 /// What an update changed, as events: `user.enabled`, `user.disabled` and

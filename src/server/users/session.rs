@@ -96,6 +96,21 @@ pub async fn delete(db: &Db, id: &str, origin: &Origin) -> Result<(), sqlx::Erro
     tx.commit().await
 }
 
+/// Ends every session of a user but `keep` (a cookie's session id), in the
+/// caller's transaction.
+pub async fn delete_others(
+    tx: &mut Transaction<'_, Any>,
+    user_id: i64,
+    keep: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
+        .bind(user_id)
+        .bind(keep.map(hash).unwrap_or_default())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 pub async fn delete_for_user(
     tx: &mut Transaction<'_, Any>,
     user_id: i64,
