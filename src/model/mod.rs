@@ -183,6 +183,7 @@ pub struct UserRow {
 
 /// Which tokens a list shows. GoCD's `filter` query parameter.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum TokenFilter {
     #[default]

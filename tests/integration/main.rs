@@ -16,6 +16,7 @@ mod leaks;
 mod lifecycle;
 mod metrics;
 mod notify;
+mod openapi;
 mod proxies;
 mod scale_out;
 mod scan;

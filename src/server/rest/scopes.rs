@@ -31,7 +31,8 @@ pub async fn index(
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = CreateScopeRequest)]
 pub struct CreateBody {
     #[serde(default)]
     name: Option<String>,

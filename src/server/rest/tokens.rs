@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 const DOC: &str = "https://api.gocd.org/current/#access-tokens";
-const BASE: &str = "/go/api/current_user/access_tokens";
+pub const BASE: &str = "/go/api/current_user/access_tokens";
 /// Where the admin route serves everyone's tokens (see `admin_tokens`).
 pub const ADMIN_BASE: &str = "/go/api/admin/access_tokens";
 
@@ -174,14 +174,24 @@ pub fn token_response(
 /// "allowed_cidrs": [...]}`; a missing or null description is blank; without
 /// the others the token opens the API (`api`) from anywhere, as GoCD's, and
 /// expires as the policy says (never, without a maximum).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = CreateAccessTokenRequest)]
 pub struct CreateBody {
+    /// What the token is for: required (blank is refused with 422), at most
+    /// 1024 characters.
     #[serde(default)]
     description: Option<String>,
+    /// What it opens (tollgate's): `api` (the default), `read_api`,
+    /// `introspect`, `NAME` or `NAME:read` of a service scope; at most 64.
     #[serde(default)]
     scopes: Option<Vec<String>>,
+    /// When it stops working (tollgate's), ISO-8601 UTC; by default never,
+    /// or the server's maximum lifetime.
     #[serde(default)]
+    #[schema(format = DateTime)]
     expires_at: Option<String>,
+    /// Networks it may be used from (tollgate's): CIDRs or addresses, at
+    /// most 20; by default anywhere.
     #[serde(default)]
     allowed_cidrs: Option<Vec<String>>,
 }
@@ -280,8 +290,10 @@ fn unsaved_json(base: &str, caller: &Caller, body: CreateBody) -> Value {
 }
 
 /// `{"revoke_cause": "..."}`, optional; a blank body is `{}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = RevokeAccessTokenRequest)]
 pub struct RevokeBody {
+    /// Why, at most 1024 characters.
     pub revoke_cause: Option<String>,
 }
 

@@ -62,9 +62,12 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = CreateUserRequest)]
 pub struct CreateUser {
+    /// Letters, digits and `._@-`; unique, case-insensitively.
     #[serde(default)]
+    #[schema(required = true)]
     login_name: String,
     display_name: Option<String>,
     email: Option<String>,
@@ -74,6 +77,7 @@ pub struct CreateUser {
     checkin_aliases: Vec<String>,
     /// tollgate's addition: without it the user cannot sign in until one is set.
     password: Option<String>,
+    /// tollgate's addition (`is_admin` too).
     #[serde(default, alias = "is_admin")]
     admin: bool,
     #[serde(default = "yes")]
@@ -100,7 +104,9 @@ pub async fn create(
     Ok(Json(user_json(&base_url(&state, &headers), &user)))
 }
 
-#[derive(Deserialize)]
+/// The fields to change; the others stay as they are.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = PatchUserRequest)]
 pub struct PatchUser {
     display_name: Option<String>,
     email: Option<String>,
