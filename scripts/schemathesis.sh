@@ -86,7 +86,7 @@ curl -sf "$base/go/api/openapi.json" -o "$work/openapi.json"
 
 basic() { printf 'Basic %s' "$(printf '%s:%s' "$1" "$2" | base64 -w0)"; }
 
-CHECKS=not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance,response_headers_conformance
+CHECKS=${SCHEMATHESIS_CHECKS:-not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance,response_headers_conformance}
 total=0
 started=$SECONDS
 run() {
@@ -99,7 +99,7 @@ run() {
         -H "Authorization: $auth" -H "Accept: $accept" \
         --checks "$CHECKS" --max-examples "$EXAMPLES" --seed 16 \
         --generation-with-security-parameters false --generation-database none \
-        --phases examples,coverage,fuzzing --workers 2 --request-timeout 30 \
+        --phases examples,coverage,fuzzing,stateful --workers 2 --request-timeout 30 \
         --report ndjson --report-ndjson-path "$ndjson" \
         --no-color "$@" || status=$?
     local requests

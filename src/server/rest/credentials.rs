@@ -17,7 +17,7 @@ pub const REPORT_MAX: usize = 1000;
 
 /// Tokens found where they should not be.
 #[derive(Deserialize, utoipa::ToSchema)]
-#[schema(as = LeakReport)]
+#[schema(as = LeakReport, examples(json!({"credentials": ["tgp_0123456789abcdefghijklmnopqrst0a1b2c"]})))]
 pub struct Report {
     #[schema(min_items = 1, max_items = 1000)]
     credentials: Vec<String>,

@@ -52,11 +52,43 @@ pub fn document() -> &'static Value {
                 let methods = item.len();
                 for (method, op) in item.iter_mut() {
                     complete(op, method, methods, version);
+                    link(op);
                 }
             }
         }
         doc
     })
+}
+
+/// Where an answer leads (OpenAPI links, which client generators and
+/// Schemathesis's stateful tests follow): from the 200 of one operation, a
+/// parameter of another, taken from the answer's body.
+const LINKS: &[(&str, &str, &str, &str)] = &[
+    ("create_token", "show_token", "id", "$response.body#/id"),
+    ("create_token", "revoke_token", "id", "$response.body#/id"),
+    ("create_token", "rotate_token", "id", "$response.body#/id"),
+    ("create_token", "admin_show_token", "id", "$response.body#/id"),
+    ("create_token", "admin_revoke_token", "id", "$response.body#/id"),
+    ("rotate_token", "show_token", "id", "$response.body#/id"),
+    ("rotate_token", "rotate_token", "id", "$response.body#/id"),
+    ("rotate_token", "revoke_token", "id", "$response.body#/id"),
+    ("create_user", "show_user", "login_name", "$response.body#/login_name"),
+    ("create_user", "update_user", "login_name", "$response.body#/login_name"),
+    ("create_user", "delete_user", "login_name", "$response.body#/login_name"),
+    ("update_user", "delete_user", "login_name", "$response.body#/login_name"),
+    ("create_scope", "delete_scope", "name", "$response.body#/name"),
+];
+
+fn link(op: &mut Value) {
+    let Some(from) = op["operationId"].as_str().map(str::to_string) else {
+        return;
+    };
+    for (_, to, param, expr) in LINKS.iter().filter(|l| l.0 == from) {
+        op["responses"]["200"]["links"][*to] = json!({
+            "operationId": to,
+            "parameters": { *param: expr },
+        });
+    }
 }
 
 /// The media type of GoCD's API version `v`.
@@ -68,10 +100,6 @@ fn media_type(v: u8) -> String {
 /// the version's media type (which a client also sends as its `Accept`), and
 /// a missing or other version is GoCD's 404 in plain text.
 fn complete(op: &mut Value, method: &str, methods: usize, version: Option<u8>) {
-    // GoCD reads a blank JSON body as `{}`.
-    if op["requestBody"]["content"]["application/json"].is_object() {
-        op["requestBody"]["required"] = json!(false);
-    }
     // One stub documents every method of `any` routes: one id each.
     if methods > 1 {
         if let Some(id) = op["operationId"].as_str().filter(|id| id.ends_with("_any")) {
@@ -631,7 +659,7 @@ mod ops {
     /// One user
     #[utoipa::path(get, path = "/go/api/users/{login_name}", tag = "users",
         security(("basic" = []), ("bearer" = []), ("session" = [])),
-        params(("login_name" = String, Path, description = "The user's login name.")),
+        params(("login_name" = String, Path, description = "The user's login name.", example = "alice")),
         responses(
             (status = 200, description = "The user.", body = User),
             (status = 404, description = "No such user.", body = Message),
@@ -645,8 +673,8 @@ mod ops {
     /// tokens at once and ends their sessions, as a new password does.
     #[utoipa::path(patch, path = "/go/api/users/{login_name}", tag = "users",
         security(("basic" = []), ("bearer" = []), ("session" = [])),
-        params(("login_name" = String, Path, description = "The user's login name.")),
-        request_body = users::PatchUser,
+        params(("login_name" = String, Path, description = "The user's login name.", example = "alice")),
+        request_body = Option<users::PatchUser>,
         responses(
             (status = 200, description = "The user, changed.", body = User),
             (status = 404, description = "No such user.", body = Message),
@@ -659,7 +687,7 @@ mod ops {
     /// theirs is revoked, for good; a new user of the same name is another user.
     #[utoipa::path(delete, path = "/go/api/users/{login_name}", tag = "users",
         security(("basic" = []), ("bearer" = []), ("session" = [])),
-        params(("login_name" = String, Path, description = "The user's login name.")),
+        params(("login_name" = String, Path, description = "The user's login name.", example = "alice")),
         responses(
             (status = 200, description = "Deleted.", body = Message),
             (status = 400, description = "The user is not disabled.", body = Message),
@@ -695,7 +723,7 @@ mod ops {
     /// One of the caller's tokens
     #[utoipa::path(get, path = "/go/api/current_user/access_tokens/{id}", tag = "access tokens",
         security(("basic" = []), ("session" = [])),
-        params(("id" = i64, Path, description = "The token's id.")),
+        params(("id" = i64, Path, description = "The token's id.", example = 1)),
         responses(
             (status = 200, description = "The token.", body = AccessToken),
             (status = 404, description = "No such token of the caller's.", body = Message),
@@ -705,8 +733,8 @@ mod ops {
     /// Revoke one of the caller's tokens
     #[utoipa::path(post, path = "/go/api/current_user/access_tokens/{id}/revoke", tag = "access tokens",
         security(("basic" = []), ("session" = [])),
-        params(("id" = i64, Path, description = "The token's id.")),
-        request_body = tokens::RevokeBody,
+        params(("id" = i64, Path, description = "The token's id.", example = 1)),
+        request_body = Option<tokens::RevokeBody>,
         responses(
             (status = 200, description = "The token, revoked.", body = AccessToken),
             (status = 404, description = "No such token of the caller's.", body = Message),
@@ -722,7 +750,7 @@ mod ops {
     /// active token of its chain is revoked and the answer is 409.
     #[utoipa::path(post, path = "/go/api/current_user/access_tokens/{id}/rotate", tag = "access tokens",
         security(("basic" = []), ("session" = [])),
-        params(("id" = i64, Path, description = "The token's id.")),
+        params(("id" = i64, Path, description = "The token's id.", example = 1)),
         responses(
             (status = 200, description = "The new token, with its secret.", body = CreatedAccessToken),
             (status = 404, description = "No such token of the caller's.", body = Message),
@@ -741,7 +769,7 @@ mod ops {
             ("filter" = Option<TokenFilter>, Query, description = "Which tokens: `active` (also when blank), `revoked`, `expired` or `all`."),
             ("q" = Option<String>, Query, description = "A substring of the description, the owner's login name, a scope or a client address, case-insensitive."),
             ("page_size" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "Tokens per page."),
-            ("after" = Option<String>, Query, description = "Where the page starts: from the `next` link of the previous page."),
+            ("after" = Option<String>, Query, pattern = "^(i[0-9]{1,18}|r[0-9]{1,18}_[0-9]{1,18})$", description = "Where the page starts: from the `next` link of the previous page (`i...` for the active, expired and all lists, `r..._...` for the revoked list)."),
             ("expiring_within_days" = Option<i64>, Query, minimum = 1, maximum = 36500, description = "Only active tokens that expire within this many days."),
         ),
         responses(
@@ -753,7 +781,7 @@ mod ops {
     /// Anyone's token
     #[utoipa::path(get, path = "/go/api/admin/access_tokens/{id}", tag = "admin",
         security(("basic" = []), ("session" = [])),
-        params(("id" = i64, Path, description = "The token's id.")),
+        params(("id" = i64, Path, description = "The token's id.", example = 1)),
         responses(
             (status = 200, description = "The token.", body = AdminAccessToken),
             (status = 404, description = "No such token.", body = Message),
@@ -763,8 +791,8 @@ mod ops {
     /// Revoke anyone's token
     #[utoipa::path(post, path = "/go/api/admin/access_tokens/{id}/revoke", tag = "admin",
         security(("basic" = []), ("session" = [])),
-        params(("id" = i64, Path, description = "The token's id.")),
-        request_body = tokens::RevokeBody,
+        params(("id" = i64, Path, description = "The token's id.", example = 1)),
+        request_body = Option<tokens::RevokeBody>,
         responses(
             (status = 200, description = "The token, revoked.", body = AdminAccessToken),
             (status = 404, description = "No such token.", body = Message),
@@ -790,7 +818,7 @@ mod ops {
     /// It is removed from every token; a token left with no scope is revoked.
     #[utoipa::path(delete, path = "/go/api/admin/scopes/{name}", tag = "admin",
         security(("basic" = []), ("session" = [])),
-        params(("name" = String, Path, description = "The scope's name.")),
+        params(("name" = String, Path, description = "The scope's name.", example = "grafana")),
         responses(
             (status = 200, description = "Deleted.", body = ScopeDeleted),
             (status = 404, description = "No such scope.", body = Message),
@@ -890,4 +918,31 @@ mod ops {
                 headers(("Retry-After" = u64))),
             (status = 503, description = "The database is unavailable, or too many passwords are being checked.", body = Message)))]
     pub fn introspect() {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_lead_from_and_to_operations_that_exist() {
+        let ids = operation_ids();
+        for (from, to, _, _) in LINKS {
+            assert!(ids.iter().any(|id| id == from), "{from}");
+            assert!(ids.iter().any(|id| id == to), "{to}");
+        }
+    }
+
+    #[test]
+    fn versioned_operations_answer_in_their_media_type() {
+        let doc = document();
+        let op = &doc["paths"]["/go/api/users"]["get"];
+        assert_eq!(op["x-gocd-accept"], "application/vnd.go.cd.v3+json");
+        assert!(op["responses"]["200"]["content"]["application/vnd.go.cd.v3+json"].is_object());
+        assert!(op["responses"]["200"]["content"]["application/json"].is_null());
+        assert!(op["responses"]["404"]["content"]["text/plain"].is_object());
+        let op = &doc["paths"]["/go/api/credentials/revoke"]["post"];
+        assert!(op["x-gocd-accept"].is_null());
+        assert!(op["responses"]["202"]["content"]["application/json"].is_object());
+    }
 }

@@ -175,11 +175,18 @@ pub fn token_response(
 /// the others the token opens the API (`api`) from anywhere, as GoCD's, and
 /// expires as the policy says (never, without a maximum).
 #[derive(Deserialize, utoipa::ToSchema)]
-#[schema(as = CreateAccessTokenRequest)]
+#[schema(
+    as = CreateAccessTokenRequest,
+    examples(
+        json!({"description": "ci bot"}),
+        json!({"description": "dashboards", "scopes": ["read_api"], "expires_at": "2030-01-31T00:00:00Z", "allowed_cidrs": ["127.0.0.0/8", "::1"]})
+    )
+)]
 pub struct CreateBody {
     /// What the token is for: required (blank is refused with 422), at most
     /// 1024 characters.
     #[serde(default)]
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 1024)]
     description: Option<String>,
     /// What it opens (tollgate's): `api` (the default), `read_api`,
     /// `introspect`, `NAME` or `NAME:read` of a service scope; at most 64.
@@ -291,9 +298,10 @@ fn unsaved_json(base: &str, caller: &Caller, body: CreateBody) -> Value {
 
 /// `{"revoke_cause": "..."}`, optional; a blank body is `{}`.
 #[derive(Deserialize, utoipa::ToSchema)]
-#[schema(as = RevokeAccessTokenRequest)]
+#[schema(as = RevokeAccessTokenRequest, examples(json!({"revoke_cause": "no longer used"})))]
 pub struct RevokeBody {
     /// Why, at most 1024 characters.
+    #[schema(max_length = 1024)]
     pub revoke_cause: Option<String>,
 }
 

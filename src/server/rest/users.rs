@@ -63,11 +63,14 @@ fn yes() -> bool {
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-#[schema(as = CreateUserRequest)]
+#[schema(
+    as = CreateUserRequest,
+    examples(json!({"login_name": "alice", "email": "alice@example.com", "password": "s3cret-passw0rd", "admin": false}))
+)]
 pub struct CreateUser {
     /// Letters, digits and `._@-`; unique, case-insensitively.
     #[serde(default)]
-    #[schema(required = true)]
+    #[schema(required = true, min_length = 1, max_length = 64)]
     login_name: String,
     display_name: Option<String>,
     email: Option<String>,
@@ -106,7 +109,7 @@ pub async fn create(
 
 /// The fields to change; the others stay as they are.
 #[derive(Deserialize, utoipa::ToSchema)]
-#[schema(as = PatchUserRequest)]
+#[schema(as = PatchUserRequest, examples(json!({"display_name": "Alice", "enabled": false})))]
 pub struct PatchUser {
     display_name: Option<String>,
     email: Option<String>,
