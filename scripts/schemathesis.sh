@@ -15,7 +15,7 @@
 #
 #   TOLLGATE_BIN            the binary (default target/release/tollgate)
 #   OPENAPI_VENV            where `make openapi-deps` installed the tools (.venv/openapi)
-#   SCHEMATHESIS_EXAMPLES   test cases per operation and phase (default 40)
+#   SCHEMATHESIS_EXAMPLES   test cases per operation and phase (default 50)
 #   TOLLGATE_TEST_PG_URL    the PostgreSQL server (default postgres://postgres@127.0.0.1:5432)
 #   SCHEMATHESIS_MIN_REQUESTS  fail when fewer requests were made in all (default 1000)
 
@@ -25,12 +25,13 @@ cd "$(dirname "$0")/.."
 BACKEND=${1:-sqlite}
 BIN=${TOLLGATE_BIN:-target/release/tollgate}
 VENV=${OPENAPI_VENV:-.venv/openapi}
-EXAMPLES=${SCHEMATHESIS_EXAMPLES:-40}
+EXAMPLES=${SCHEMATHESIS_EXAMPLES:-50}
 MIN_REQUESTS=${SCHEMATHESIS_MIN_REQUESTS:-1000}
 PG=${TOLLGATE_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432}
 
 [[ -x $BIN ]] || { echo "no binary at $BIN (make build, or set TOLLGATE_BIN)" >&2; exit 2; }
 [[ -x $VENV/bin/schemathesis ]] || { echo "no Schemathesis in $VENV (make openapi-deps)" >&2; exit 2; }
+VENV=$(cd "$VENV" && pwd)
 
 work=$(mktemp -d)
 server=""
@@ -95,13 +96,14 @@ run() {
     local ndjson="$work/$name.ndjson"
     local status=0
     # The database of examples would make runs depend on earlier ones.
-    "$VENV/bin/schemathesis" run "$base/go/api/openapi.json" --url "$base" \
+    # From the scratch directory: Schemathesis keeps a cache where it runs.
+    (cd "$work" && "$VENV/bin/schemathesis" run "$base/go/api/openapi.json" --url "$base" \
         -H "Authorization: $auth" -H "Accept: $accept" \
-        --checks "$CHECKS" --max-examples "$EXAMPLES" --seed 16 \
+        --checks "$CHECKS" --max-examples "$EXAMPLES" --seed "${SCHEMATHESIS_SEED:-16}" \
         --generation-with-security-parameters false --generation-database none \
-        --phases examples,coverage,fuzzing,stateful --workers 2 --request-timeout 30 \
+        --phases examples,coverage,fuzzing,stateful --workers 1 --request-timeout 30 \
         --report ndjson --report-ndjson-path "$ndjson" \
-        --no-color "$@" || status=$?
+        --no-color "$@") || status=$?
     local requests
     requests=$(python3 - "$ndjson" <<'EOF'
 import json, sys

@@ -35,7 +35,12 @@ async fn fetch(app: &TestApp, accept: Option<&str>) -> Value {
     let res = app
         .api_raw(Method::GET, DOC, accept, &Auth::None, None)
         .await;
-    assert_eq!(res.status, StatusCode::OK, "Accept {accept:?}: {}", res.text());
+    assert_eq!(
+        res.status,
+        StatusCode::OK,
+        "Accept {accept:?}: {}",
+        res.text()
+    );
     assert!(
         res.header(header::CONTENT_TYPE)
             .starts_with("application/json"),
@@ -70,13 +75,7 @@ async fn the_document_answers_anonymously_with_or_without_an_accept_header() {
     }
     // With a session cookie or wrong credentials it answers all the same.
     let res = app
-        .api_raw(
-            Method::GET,
-            DOC,
-            None,
-            &Auth::basic("admin", "wrong"),
-            None,
-        )
+        .api_raw(Method::GET, DOC, None, &Auth::basic("admin", "wrong"), None)
         .await;
     assert_eq!(res.status, StatusCode::OK);
 }
@@ -88,7 +87,9 @@ async fn every_route_served_is_documented_with_exactly_its_methods() {
     let paths = doc["paths"].as_object().expect("paths");
     let served = documented_paths();
     assert!(
-        served.iter().any(|p| p.path == "/go/api/current_user/access_tokens"),
+        served
+            .iter()
+            .any(|p| p.path == "/go/api/current_user/access_tokens"),
         "the route table is not the API's"
     );
     let mut served_paths = BTreeSet::new();
@@ -125,11 +126,21 @@ async fn every_route_served_is_documented_with_exactly_its_methods() {
             // The version the route speaks is the one documented.
             match route.version {
                 Some(v) => {
-                    assert_eq!(op["x-gocd-accept"], accept_header(v), "{method} {}", route.path);
+                    assert_eq!(
+                        op["x-gocd-accept"],
+                        accept_header(v),
+                        "{method} {}",
+                        route.path
+                    );
                     let wrong = app
                         .api_raw(method.clone(), &uri, None, &Auth::admin(), None)
                         .await;
-                    assert_eq!(wrong.status, StatusCode::NOT_FOUND, "{method} {}", route.path);
+                    assert_eq!(
+                        wrong.status,
+                        StatusCode::NOT_FOUND,
+                        "{method} {}",
+                        route.path
+                    );
                     assert!(
                         op["responses"]["404"]["content"]["text/plain"].is_object(),
                         "{method} {}: the wrong-version 404 is not documented",
@@ -170,11 +181,53 @@ async fn every_route_served_is_documented_with_exactly_its_methods() {
         documented, served_paths,
         "the document and the router disagree on the paths"
     );
-    // Every operation has an id of its own (client generators name methods by it).
+    // Every operation has an id of its own (client generators name methods by
+    // it), and every link leads to one of them.
     let ids = openapi::operation_ids();
     let unique: BTreeSet<&String> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "{ids:?}");
     assert_eq!(ids.len(), openapi::operations().len());
+    let mut links = 0;
+    for item in paths.values() {
+        for op in item.as_object().unwrap().values() {
+            for response in op["responses"].as_object().unwrap().values() {
+                for link in response["links"]
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|l| l.values())
+                {
+                    let to = link["operationId"].as_str().unwrap().to_string();
+                    assert!(
+                        unique.contains(&to),
+                        "a link to {to}, which is no operation"
+                    );
+                    links += 1;
+                }
+            }
+        }
+    }
+    assert!(links > 0, "no links");
+}
+
+#[tokio::test]
+async fn versioned_operations_answer_in_their_media_type() {
+    let app = TestApp::new().await;
+    let doc = fetch(&app, None).await;
+    let op = &doc["paths"]["/go/api/users"]["get"];
+    assert_eq!(op["x-gocd-accept"], "application/vnd.go.cd.v3+json");
+    assert!(op["responses"]["200"]["content"]["application/vnd.go.cd.v3+json"].is_object());
+    assert!(op["responses"]["200"]["content"]["application/json"].is_null());
+    assert!(op["responses"]["401"]["content"]["application/vnd.go.cd.v3+json"].is_object());
+    // What the server answers is of the documented media type.
+    let res = app.api(Method::GET, USERS, 3, &Auth::admin(), None).await;
+    assert!(res
+        .header(header::CONTENT_TYPE)
+        .starts_with("application/vnd.go.cd.v3+json"));
+    let op = &doc["paths"]["/go/api/credentials/revoke"]["post"];
+    assert!(op["x-gocd-accept"].is_null());
+    assert!(op["responses"]["202"]["content"]["application/json"].is_object());
+    let op = &doc["paths"]["/go/cctray.xml"]["get"];
+    assert!(op["responses"]["401"]["content"]["application/xml"].is_object());
 }
 
 fn accept_header(v: u8) -> Value {

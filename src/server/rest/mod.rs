@@ -68,7 +68,12 @@ impl Routes {
         self.add(path, None, methods)
     }
 
-    fn add(mut self, path: &'static str, version: Option<u8>, methods: MethodRouter<AppState>) -> Self {
+    fn add(
+        mut self,
+        path: &'static str,
+        version: Option<u8>,
+        methods: MethodRouter<AppState>,
+    ) -> Self {
         self.paths.push(ServedPath { path, version });
         self.router = self.router.route(path, methods);
         self
@@ -113,7 +118,11 @@ pub fn routes() -> Routes {
             post(tokens::rotate),
         )
         .versioned(tokens::ADMIN_BASE, 1, get(admin_tokens::index))
-        .versioned("/go/api/admin/access_tokens/{id}", 1, get(admin_tokens::show))
+        .versioned(
+            "/go/api/admin/access_tokens/{id}",
+            1,
+            get(admin_tokens::show),
+        )
         .versioned(
             "/go/api/admin/access_tokens/{id}/revoke",
             1,

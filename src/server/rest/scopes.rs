@@ -37,7 +37,11 @@ pub struct CreateBody {
     /// Lower-case letters, digits, `_`, `.` and `-`, starting with a letter
     /// or digit; not a built-in scope (`api`, `read_api`, `introspect`).
     #[serde(default)]
-    #[schema(required = true, nullable = false, pattern = "^[a-z0-9][a-z0-9_.-]{0,62}$")]
+    #[schema(
+        required = true,
+        nullable = false,
+        pattern = "^[a-z0-9][a-z0-9_.-]{0,62}$"
+    )]
     name: Option<String>,
     /// Required, at most 1024 characters.
     #[serde(default)]
