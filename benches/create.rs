@@ -102,6 +102,7 @@ async fn main() {
     let caller = Caller {
         user,
         method: AuthMethod::Basic,
+        origin: Default::default(),
         grants: None,
         token_expires_at: None,
     };

@@ -99,7 +99,7 @@ async fn main() {
         .await
         .unwrap(),
     };
-    let cookie = session::create(&db, admin.id, Duration::from_secs(3600))
+    let cookie = session::create(&db, &admin, Duration::from_secs(3600), &Default::default())
         .await
         .unwrap();
     let cookie = format!(
@@ -112,6 +112,7 @@ async fn main() {
     let caller = Caller {
         user: admin,
         method: AuthMethod::Session,
+        origin: Default::default(),
         grants: None,
         token_expires_at: None,
     };

@@ -37,6 +37,7 @@ fn bench(c: &mut Criterion) {
         let caller = Caller {
             user,
             method: AuthMethod::Basic,
+            origin: Default::default(),
             grants: None,
             token_expires_at: None,
         };

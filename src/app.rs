@@ -1,7 +1,9 @@
 //! The shell, the routes, and the layout every signed-in page shares.
 
 use crate::components::{provide_current_user, Header};
-use crate::pages::{AdminTokensPage, LoginPage, ScopesPage, TokensPage, UsersPage};
+use crate::pages::{
+    AdminTokensPage, AuditLogPage, ChangePasswordPage, LoginPage, ScopesPage, TokensPage, UsersPage,
+};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
@@ -60,9 +62,11 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound /> }>
                 <Route path=path!("/go/auth/login") view=LoginPage />
                 <Route path=path!("/go/access_tokens") view=|| view! { <Layout><TokensPage /></Layout> } />
+                <Route path=path!("/go/account/password") view=|| view! { <Layout><ChangePasswordPage /></Layout> } />
                 <Route path=path!("/go/admin/admin_access_tokens") view={Lazy::<AdminTokensRoute>::new()} />
                 <Route path=path!("/go/admin/users") view={Lazy::<UsersRoute>::new()} />
                 <Route path=path!("/go/admin/scopes") view={Lazy::<ScopesRoute>::new()} />
+                <Route path=path!("/go/admin/audit_log") view={Lazy::<AuditLogRoute>::new()} />
             </Routes>
         </Router>
     }
@@ -104,6 +108,7 @@ macro_rules! lazy_page {
 lazy_page!(AdminTokensRoute, AdminTokensPage);
 lazy_page!(UsersRoute, UsersPage);
 lazy_page!(ScopesRoute, ScopesPage);
+lazy_page!(AuditLogRoute, AuditLogPage);
 
 /// The signed-in frame: header with menus, then the page.
 #[component]

@@ -1,4 +1,4 @@
-//! Thin: tracing, then the command line.
+//! Thin: the command line (which sets up logging) does the rest.
 
 /// mimalloc returns freed memory to the system: after a flood of sign-ins
 /// (argon2 takes 19 MiB per check, allocated and freed on worker threads)
@@ -10,15 +10,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    use std::io::IsTerminal;
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("TOLLGATE_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
     tollgate::server::cli::main().await
 }
 

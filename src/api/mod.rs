@@ -4,8 +4,8 @@
 #[cfg(feature = "ssr")]
 use crate::model::answer;
 use crate::model::{
-    AdminTokenPage, AppError, CreatedToken, LifetimePolicy, ScopeView, TokenFilter, TokenView,
-    UserRow, UserView,
+    AdminTokenPage, AppError, AuditPage, CreatedToken, LifetimePolicy, ScopeView, TokenFilter,
+    TokenView, UserRow, UserView,
 };
 use leptos::prelude::*;
 
@@ -262,6 +262,126 @@ pub async fn delete_user(login_name: String) -> Result<u64, AppError> {
         )
         .await?;
         Ok(revoked)
+    })
+    .await
+}
+
+/// A page of the Audit Log, newest first (admins): a search of actor, target
+/// user, token id, action, address and details; an action or family
+/// (`token`, `auth`, `user`, `scope`); a time range (dates or times); one
+/// token's story.
+#[server(prefix = "/go/fn", endpoint = "admin_audit_events")]
+pub async fn admin_audit_events(
+    q: String,
+    action: String,
+    since: String,
+    until: String,
+    token_id: Option<i64>,
+    after: Option<String>,
+) -> Result<AuditPage, AppError> {
+    answer(async move {
+        let (state, caller) = crate::server::auth::require_page_caller().await?;
+        let query = crate::server::audit::AuditQuery {
+            q: Some(q),
+            action: Some(action),
+            since: Some(since),
+            until: Some(until),
+            token_id: token_id.map(|id| id.to_string()),
+            after,
+            ..Default::default()
+        };
+        Ok(crate::server::audit::admin_page(&state.db, &caller, &query).await?)
+    })
+    .await
+}
+
+/// A page of the caller's own events (the Activity tab), newest first.
+#[server(prefix = "/go/fn", endpoint = "my_audit_events")]
+pub async fn my_audit_events(after: Option<String>) -> Result<AuditPage, AppError> {
+    answer(async move {
+        let (state, caller) = crate::server::auth::require_page_caller().await?;
+        let query = crate::server::audit::AuditQuery {
+            after,
+            ..Default::default()
+        };
+        Ok(crate::server::audit::own_page(&state.db, &caller, &query).await?)
+    })
+    .await
+}
+
+/// The signed-in user changes their own password (Change password page):
+/// the current one must be right, and their other sessions end. A wrong
+/// current password counts as a failed sign-in for the client's throttle.
+#[server(prefix = "/go/fn", endpoint = "change_password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), AppError> {
+    answer(async move {
+        use crate::server::error::ServiceError;
+        use crate::server::users::service;
+        let (state, caller) = crate::server::auth::require_page_caller().await?;
+        let parts: axum::http::request::Parts =
+            use_context().ok_or_else(|| AppError::Internal("no request in context".into()))?;
+        let session = crate::server::auth::session_id(&parts.headers);
+        let client = caller
+            .origin
+            .ip
+            .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into());
+        let attempt = state.throttle.reserve(client).map_err(|wait| {
+            AppError::TooManyRequests(format!(
+                "Too many failed attempts. Try again in {} seconds.",
+                crate::server::throttle::retry_after_secs(wait)
+            ))
+        })?;
+        let changed = service::change_own_password(
+            &state.db,
+            &state.hasher,
+            &caller,
+            current_password.into(),
+            new_password.into(),
+            session.as_deref(),
+        )
+        .await;
+        match changed {
+            Ok(true) => {
+                attempt.refund();
+                Ok(())
+            }
+            // The unit stays taken: a wrong password is a failed attempt.
+            Ok(false) => Err(ServiceError::invalid(
+                "current_password",
+                service::WRONG_CURRENT_PASSWORD,
+            )
+            .into()),
+            Err(e) => {
+                attempt.refund();
+                Err(e.into())
+            }
+        }
+    })
+    .await
+}
+
+/// Admin: sets another user's password (Reset password); their sessions end.
+#[server(prefix = "/go/fn", endpoint = "reset_user_password")]
+pub async fn reset_user_password(login_name: String, password: String) -> Result<(), AppError> {
+    answer(async move {
+        use crate::server::users::{service, Actor};
+        let (state, caller) = crate::server::auth::require_page_caller().await?;
+        let patch = service::UserPatch {
+            password: Some(password.into()),
+            ..Default::default()
+        };
+        service::update(
+            &state.db,
+            &state.auth_cache,
+            &Actor::from(caller),
+            &login_name,
+            patch,
+        )
+        .await?;
+        Ok(())
     })
     .await
 }

@@ -44,6 +44,7 @@ fn Menus(user: UserView) -> impl IntoView {
                     <a href="/go/admin/admin_access_tokens">"Access Tokens Management"</a>
                     <a href="/go/admin/users">"Users"</a>
                     <a href="/go/admin/scopes">"Scopes"</a>
+                    <a href="/go/admin/audit_log">"Audit Log"</a>
                 </div>
             </div>
         }
@@ -55,6 +56,7 @@ fn Menus(user: UserView) -> impl IntoView {
                 <button type="button" class="menu-button">{user.display_name.clone()}</button>
                 <div class="menu-items">
                     <a href="/go/access_tokens">"Personal Access Tokens"</a>
+                    <a href="/go/account/password">"Change password"</a>
                     <form method="post" action=LOGOUT_PATH>
                         <button type="submit" class="link-button">"Logout"</button>
                     </form>
@@ -342,5 +344,170 @@ pub fn TokenDetails(token: TokenView) -> impl IntoView {
                 {token.rotated_from.map(|id| view! { <dt>"Rotated from"</dt><dd>"Token " {id}</dd> })}
             </dl>
         </details>
+    }
+}
+
+/// A short line for an event's details: `key: value` pairs, lists joined.
+pub fn details_text(details: &serde_json::Value) -> String {
+    use serde_json::Value;
+    let show = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| x.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    };
+    match details {
+        Value::Object(o) => o
+            .iter()
+            .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
+            .map(|(k, v)| format!("{}: {}", k.replace('_', " "), show(v)))
+            .collect::<Vec<_>>()
+            .join(" · "),
+        _ => String::new(),
+    }
+}
+
+/// Audit events, newest first: when, who and how, what, about whom, from
+/// where. A token id opens that token's story when `on_token` is given.
+#[component]
+pub fn AuditEvents(
+    first: Vec<crate::model::AuditEventView>,
+    more: RwSignal<Vec<crate::model::AuditEventView>>,
+    #[prop(optional, into)] on_token: Option<Callback<i64>>,
+) -> impl IntoView {
+    let row = move |e: crate::model::AuditEventView| {
+        let token = e.target_token_id.map(|id| match on_token {
+            Some(open) => view! {
+                <button type="button" class="link" data-testid="token-story"
+                    on:click=move |_| open.run(id)>{format!("token #{id}")}</button>
+            }
+            .into_any(),
+            None => view! { <span>{format!("token #{id}")}</span> }.into_any(),
+        });
+        let action = e.action.clone();
+        view! {
+            <tr data-event-id=e.id data-action=action>
+                <td><LocalTime iso=e.at /></td>
+                <td><div class="who"><span>{e.actor}</span><span class="badge method">{e.actor_method}</span></div></td>
+                <td><code>{e.action}</code></td>
+                <td><div class="who"><span>{e.target_user}</span>{token}</div></td>
+                <td>{e.client_ip}</td>
+                <td class="description" title=e.user_agent.unwrap_or_default()>{details_text(&e.details)}</td>
+            </tr>
+        }
+    };
+    let first_rows = first.into_iter().map(row).collect_view();
+    view! {
+        <table class="tokens audit" data-testid="audit-events">
+            <thead>
+                <tr><th>"When"</th><th>"Actor"</th><th>"Action"</th><th>"About"</th><th>"From"</th><th>"Details"</th></tr>
+            </thead>
+            <tbody>
+                {first_rows}
+                <For each=move || more.get() key=|e| e.id children=row />
+            </tbody>
+        </table>
+    }
+}
+
+/// Under a paged list: its error, if the last load failed, and the button,
+/// while there is a next page.
+#[component]
+pub fn LoadMore<T: Send + Sync + 'static>(
+    paging: Paging<T>,
+    #[prop(into)] on_load: Callback<()>,
+) -> impl IntoView {
+    let Paging {
+        next,
+        loading,
+        error,
+        ..
+    } = paging;
+    view! {
+        {move || error.get().map(|e| view! { <ErrorText error=e /> })}
+        <Show when=move || next.get().is_some()>
+            <div class="load-more">
+                <button type="button" class="secondary" on:click=move |_| on_load.run(()) disabled=move || loading.get()>
+                    {move || if loading.get() { "Loading…" } else { "Load more" }}
+                </button>
+            </div>
+        </Show>
+    }
+}
+
+/// What a paged list loaded after its first page, where the next page
+/// starts, and whether one is being loaded.
+pub struct Paging<T: Send + Sync + 'static> {
+    pub more: RwSignal<Vec<T>>,
+    pub next: RwSignal<Option<String>>,
+    pub loading: RwSignal<bool>,
+    pub error: RwSignal<Option<AppError>>,
+}
+
+impl<T: Send + Sync + 'static> Clone for Paging<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Send + Sync + 'static> Copy for Paging<T> {}
+
+impl<T: Send + Sync + 'static> Paging<T> {
+    pub fn new() -> Self {
+        Paging {
+            more: RwSignal::new(Vec::new()),
+            next: RwSignal::new(None),
+            loading: RwSignal::new(false),
+            error: RwSignal::new(None),
+        }
+    }
+
+    /// A new first page was shown: forget what came after the last one.
+    pub fn restart(&self, next: Option<String>) {
+        self.more.set(Vec::new());
+        self.next.set(next);
+        self.error.set(None);
+    }
+
+    /// Loads the next page with `fetch` (given the cursor) and appends it,
+    /// unless `current` says the list shown has changed meanwhile.
+    pub fn load<F, Fut>(&self, fetch: F, current: impl Fn() -> bool + 'static)
+    where
+        F: FnOnce(String) -> Fut + 'static,
+        Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), AppError>> + 'static,
+    {
+        let Some(cursor) = self.next.get_untracked() else {
+            return;
+        };
+        let this = *self;
+        this.loading.set(true);
+        leptos::task::spawn_local(async move {
+            let result = fetch(cursor).await;
+            this.loading.set(false);
+            if !current() {
+                return;
+            }
+            match result {
+                Ok((items, next)) => {
+                    this.more.update(|m| m.extend(items));
+                    this.next.set(next);
+                    this.error.set(None);
+                }
+                Err(e) => this.error.set(Some(e)),
+            }
+        });
+    }
+}
+
+impl<T: Send + Sync + 'static> Default for Paging<T> {
+    fn default() -> Self {
+        Self::new()
     }
 }

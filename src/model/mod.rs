@@ -32,6 +32,9 @@ pub enum AppError {
     BadRequest(String),
     #[error("The service is temporarily unavailable. Please try again.")]
     Unavailable,
+    /// Too many failed attempts from this client: wait, then try again.
+    #[error("{0}")]
+    TooManyRequests(String),
     /// Anything else, including transport errors between browser and server.
     #[error("Something went wrong: {0}")]
     Internal(String),
@@ -65,6 +68,7 @@ impl AppError {
             AppError::Conflict(_) => 409,
             AppError::BadRequest(_) => 400,
             AppError::Unavailable => 503,
+            AppError::TooManyRequests(_) => 429,
             AppError::Internal(_) => 500,
         }
     }
@@ -180,6 +184,59 @@ pub struct UserRow {
     pub enabled: bool,
     pub active_tokens: i64,
 }
+
+/// One event of the audit log, as the pages and the API show it. Never
+/// carries a secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditEventView {
+    pub id: i64,
+    /// ISO-8601 UTC, as a token's `created_at`.
+    pub at: String,
+    /// Login name, `system`, or `operator` (the command line).
+    pub actor: String,
+    /// `session`, `basic`, `bearer`, `cli` or `system`.
+    pub actor_method: String,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// One of [`AUDIT_ACTIONS`].
+    pub action: String,
+    pub target_user: Option<String>,
+    pub target_token_id: Option<i64>,
+    /// A small object: description, cause, scopes, changed fields.
+    pub details: serde_json::Value,
+}
+
+/// A page of audit events, newest first, and where the next one starts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub events: Vec<AuditEventView>,
+    pub next: Option<String>,
+}
+
+/// Every action the audit log records.
+pub const AUDIT_ACTIONS: [&str; 15] = [
+    "token.created",
+    "token.rotated",
+    "token.revoked",
+    "auth.signed_in",
+    "auth.sign_in_failed",
+    "auth.signed_out",
+    "auth.throttled",
+    "user.created",
+    "user.updated",
+    "user.enabled",
+    "user.disabled",
+    "user.password_changed",
+    "user.deleted",
+    "scope.created",
+    "scope.deleted",
+];
+
+/// The action families the audit log filters by: what comes before the dot.
+pub const AUDIT_FAMILIES: [&str; 4] = ["token", "auth", "user", "scope"];
+
+/// Events per page of the Audit Log and the Activity tab.
+pub const AUDIT_PAGE_SIZE: i64 = 50;
 
 /// Which tokens a list shows. GoCD's `filter` query parameter.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,7 @@
 //! Admin, Security: Access Tokens Management. Everyone's tokens, searched on
 //! the server as the admin types, a page at a time.
 
+use super::urlencode;
 use crate::api::{admin_list_tokens, token_policy};
 use crate::components::{
     ErrorText, Expiry, Flash, FlashKind, FlashMessage, LastUsed, LocalTime, RevokeDialog,
@@ -203,19 +204,6 @@ fn url_params(q: &str, filter: TokenFilter) -> String {
     s.push_str("tab=");
     s.push_str(tab);
     s
-}
-
-fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 #[component]

@@ -1,10 +1,12 @@
 //! Personal Access Tokens (user menu): generate, list in three tabs
 //! (active, expired, revoked), regenerate, revoke.
 
-use crate::api::{create_token, list_scopes, list_tokens, rotate_token, token_policy};
+use crate::api::{
+    create_token, list_scopes, list_tokens, my_audit_events, rotate_token, token_policy,
+};
 use crate::components::{
-    CurrentUser, ErrorText, Expiry, Flash, FlashKind, FlashMessage, LastUsed, LocalTime, Modal,
-    NewTokenBody, RevokeDialog, ScopeChips, TokenDetails,
+    AuditEvents, CurrentUser, ErrorText, Expiry, Flash, FlashKind, FlashMessage, LastUsed,
+    LoadMore, LocalTime, Modal, NewTokenBody, Paging, RevokeDialog, ScopeChips, TokenDetails,
 };
 use crate::model::{
     network_entries, parse_network, AppError, LifetimePolicy, ScopeView, TokenFilter, TokenView,
@@ -18,6 +20,7 @@ enum Tab {
     Active,
     Expired,
     Revoked,
+    Activity,
 }
 
 #[component]
@@ -144,6 +147,8 @@ fn TokenTabs(
             {tab_button(Tab::Active, "Active Tokens", n_active)}
             {tab_button(Tab::Expired, "Expired Tokens", n_expired)}
             {tab_button(Tab::Revoked, "Revoked Tokens", n_revoked)}
+            <button type="button" role="tab" aria-selected=move || (tab.get() == Tab::Activity).to_string()
+                on:click=move |_| tab.set(Tab::Activity)>"Activity"</button>
         </div>
         <div role="tabpanel" class="tab-panel" hidden=move || tab.get() != Tab::Active>
             {if active.is_empty() {
@@ -170,6 +175,46 @@ fn TokenTabs(
                 view! { <RevokedTable tokens=revoked viewer /> }.into_any()
             }}
         </div>
+        <Show when=move || tab.get() == Tab::Activity>
+            <div role="tabpanel" class="tab-panel">
+                <Activity />
+            </div>
+        </Show>
+    }
+}
+
+/// The events about the viewer's tokens, sign-ins and account, newest first,
+/// loaded when the tab is first shown.
+#[component]
+fn Activity() -> impl IntoView {
+    let first_page = Resource::new(|| (), |_| my_audit_events(None));
+    let paging = Paging::new();
+    let load_more = move |()| {
+        paging.load(
+            |cursor| async move {
+                my_audit_events(Some(cursor))
+                    .await
+                    .map(|p| (p.events, p.next))
+            },
+            || true,
+        );
+    };
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading activity…"</p> }>
+            {move || Suspend::new(async move {
+                match first_page.await {
+                    Ok(page) if page.events.is_empty() => {
+                        view! { <p class="empty">"No activity yet."</p> }.into_any()
+                    }
+                    Ok(page) => {
+                        paging.restart(page.next);
+                        view! { <AuditEvents first=page.events more=paging.more /> }.into_any()
+                    }
+                    Err(e) => view! { <ErrorText error=e /> }.into_any(),
+                }
+            })}
+        </Transition>
+        <LoadMore paging on_load=load_more />
     }
 }
 

@@ -1,6 +1,7 @@
-//! Admin: Users. Add, enable, disable and delete users; see their active tokens.
+//! Admin: Users. Search as you type; add, enable, disable, delete users and
+//! reset their passwords; see their active tokens.
 
-use crate::api::{add_user, delete_user, list_users, set_user_enabled};
+use crate::api::{add_user, delete_user, list_users, reset_user_password, set_user_enabled};
 use crate::components::{ErrorText, Flash, FlashKind, FlashMessage, Modal};
 use crate::model::UserRow;
 use leptos::prelude::*;
@@ -12,6 +13,8 @@ pub fn UsersPage() -> impl IntoView {
     let flash: FlashMessage = RwSignal::new(None);
     let adding = RwSignal::new(false);
     let deleting = RwSignal::new(None::<UserRow>);
+    let resetting = RwSignal::new(None::<String>);
+    let search = RwSignal::new(String::new());
     let toggle = Action::new(move |(login, enabled): &(String, bool)| {
         let (login, enabled) = (login.clone(), *enabled);
         async move {
@@ -33,13 +36,22 @@ pub fn UsersPage() -> impl IntoView {
         <Title text="Users - tollgate" />
         <div class="page-title">
             <h1>"Users"</h1>
+            <input type="search" class="search" placeholder="Search login, name or email"
+                aria-label="Search users" maxlength="256"
+                prop:value=move || search.get() on:input=move |ev| search.set(event_target_value(&ev)) />
             <button type="button" class="primary" on:click=move |_| adding.set(true)>"Add User"</button>
         </div>
         <Flash message=flash />
         <Transition fallback=|| view! { <p class="muted">"Loading users…"</p> }>
             {move || Suspend::new(async move {
                 match users.await {
-                    Ok(list) => view! {
+                    Ok(list) => {
+                        let list_for_empty = list.clone();
+                        view! {
+                        <p class="empty" hidden=move || {
+                            let q = search.get();
+                            list_matches(&list_for_empty, &q)
+                        }>"No users match your search."</p>
                         <table class="tokens" data-testid="users">
                             <thead>
                                 <tr>
@@ -52,9 +64,12 @@ pub fn UsersPage() -> impl IntoView {
                                     let login = u.login_name.clone();
                                     let enabled = u.enabled;
                                     let for_delete = u.clone();
+                                    let for_reset = u.login_name.clone();
                                     let row_id = u.login_name.clone();
+                                    let haystack = search_text(&u);
                                     view! {
-                                        <tr data-user=row_id>
+                                        <tr data-user=row_id
+                                            hidden=move || !haystack.contains(&search.get().trim().to_lowercase())>
                                             <td>{u.login_name}</td>
                                             <td>{u.display_name}</td>
                                             <td>{u.email}</td>
@@ -62,6 +77,9 @@ pub fn UsersPage() -> impl IntoView {
                                             <td>{if enabled { "Enabled" } else { "Disabled" }}</td>
                                             <td>{u.active_tokens}</td>
                                             <td class="actions">
+                                                <button type="button" class="secondary"
+                                                    on:click=move |_| resetting.set(Some(for_reset.clone()))>"Reset password"</button>
+                                                " "
                                                 <button type="button" class="secondary"
                                                     disabled=move || toggle.pending().get()
                                                     on:click=move |_| { toggle.dispatch((login.clone(), !enabled)); }>
@@ -79,7 +97,8 @@ pub fn UsersPage() -> impl IntoView {
                             </tbody>
                         </table>
                         <p class="muted">"Only a disabled user can be deleted. Deleting a user revokes all of their tokens for good."</p>
-                    }.into_any(),
+                        }.into_any()
+                    }
                     Err(e) => view! { <ErrorText error=e /> }.into_any(),
                 }
             })}
@@ -94,6 +113,18 @@ pub fn UsersPage() -> impl IntoView {
                 }
             />
         </Show>
+        {move || resetting.get().map(|login| view! {
+            <ResetPasswordDialog
+                login
+                on_close=move || resetting.set(None)
+                on_reset=move |name: String| {
+                    resetting.set(None);
+                    flash.set(Some((FlashKind::Success, format!(
+                        "The password of '{name}' was reset; their sessions were ended."
+                    ))));
+                }
+            />
+        })}
         {move || deleting.get().map(|user| view! {
             <DeleteUserDialog
                 user
@@ -107,6 +138,67 @@ pub fn UsersPage() -> impl IntoView {
                 }
             />
         })}
+    }
+}
+
+/// What the search looks in: login, display name and email, lower-cased.
+fn search_text(u: &UserRow) -> String {
+    format!(
+        "{}\n{}\n{}",
+        u.login_name,
+        u.display_name,
+        u.email.as_deref().unwrap_or_default()
+    )
+    .to_lowercase()
+}
+
+/// Whether any user matches the search (an empty one matches all).
+fn list_matches(list: &[UserRow], q: &str) -> bool {
+    let q = q.trim().to_lowercase();
+    list.iter().any(|u| search_text(u).contains(&q))
+}
+
+#[component]
+fn ResetPasswordDialog(
+    login: String,
+    #[prop(into)] on_close: Callback<()>,
+    #[prop(into)] on_reset: Callback<String>,
+) -> impl IntoView {
+    let password = RwSignal::new(String::new());
+    let name = login.clone();
+    let reset = Action::new(move |_: &()| {
+        let name = name.clone();
+        async move {
+            let result = reset_user_password(name.clone(), password.get_untracked()).await;
+            if result.is_ok() {
+                on_reset.run(name);
+            }
+            result
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !reset.pending().get_untracked() {
+            reset.dispatch(());
+        }
+    };
+    view! {
+        <Modal title="Reset Password" on_close=on_close>
+            <form on:submit=submit>
+                <div class="modal-body">
+                    {move || reset.value().get().and_then(Result::err).map(|e| view! { <ErrorText error=e /> })}
+                    <p>"Set a new password for '" {login.clone()} "'. Their sessions end; their tokens keep working."</p>
+                    <label for="reset-password">"New password"</label>
+                    <input id="reset-password" type="password" maxlength="1024" autocomplete="new-password"
+                        prop:value=move || password.get()
+                        on:input=move |ev| password.set(event_target_value(&ev)) />
+                </div>
+                <div class="modal-footer">
+                    <button type="button" class="secondary" on:click=move |_| on_close.run(())>"Cancel"</button>
+                    <button type="submit" class="primary" disabled=move || reset.pending().get()>"Reset password"</button>
+                </div>
+            </form>
+        </Modal>
     }
 }
 

@@ -7,7 +7,7 @@ use crate::server::auth::web;
 use crate::server::guard;
 use crate::server::metrics;
 use crate::server::state::AppState;
-use crate::server::{assets, gate, health, rest};
+use crate::server::{assets, gate, health, request_id, rest};
 use axum::middleware::from_fn_with_state;
 use axum::response::Redirect;
 use axum::routing::{any, get, post};
@@ -73,7 +73,9 @@ pub fn build_router(state: AppState) -> Router {
         .merge(web)
         .fallback(assets::serve)
         .layer(from_fn_with_state(state.clone(), guard::guard))
-        .layer(TraceLayer::new_for_http());
+        .layer(TraceLayer::new_for_http().make_span_with(request_id::span));
+    // Outside the trace layer: its span sees the request's id.
+    let router = request_id::layer(router);
     // Measured only when metrics are served: otherwise not even a label is made.
     let router = if state.settings.metrics && metrics::handle().is_some() {
         router.layer(axum::middleware::from_fn(metrics::track))

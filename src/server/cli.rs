@@ -2,7 +2,8 @@
 
 use crate::server::auth_cache::AuthCache;
 use crate::server::config::{
-    Cli, Command, DevCommand, ScopeCommand, ServeArgs, Settings, UserCommand,
+    AuditCommand, Cli, Command, DevCommand, ExportFormat, LogFormat, ScopeCommand, ServeArgs,
+    Settings, UserCommand,
 };
 use crate::server::db;
 use crate::server::scopes;
@@ -14,8 +15,10 @@ use secrecy::{ExposeSecret, SecretString};
 use std::io::BufRead;
 use std::process::ExitCode;
 
+/// The binary: parses the command line, sets up logging, runs the command.
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
+    crate::server::logging::init(cli.log_format);
     let command = match cli.command {
         Some(c) => c,
         None => match Cli::parse_from(["tollgate", "serve"]).command {
@@ -31,12 +34,17 @@ pub async fn main() -> ExitCode {
         Command::User { db, command } => user(db, command).await,
         Command::Dev { db, command } => dev(db, command).await,
         Command::Scope { db, command } => scope(db, command).await,
+        Command::Audit { db, command } => audit_command(db, command).await,
         Command::Scan { .. } => unreachable!("scanned above"),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("tollgate: {message}");
+            match cli.log_format {
+                LogFormat::Text => eprintln!("tollgate: {message}"),
+                // Standard error holds JSON lines only.
+                LogFormat::Json => tracing::error!(error = %message, "tollgate failed"),
+            }
             ExitCode::FAILURE
         }
     }
@@ -130,6 +138,45 @@ async fn dev(db_args: crate::server::config::DbArgs, command: DevCommand) -> Res
     };
     db.pool.close().await;
     result.map_err(|e| e.to_string())
+}
+
+/// `tollgate audit export`: every event since `--since`, oldest first, read
+/// a batch at a time, one JSON object a line on standard output; the count
+/// on standard error.
+async fn audit_command(
+    db_args: crate::server::config::DbArgs,
+    command: AuditCommand,
+) -> Result<(), String> {
+    use std::io::Write;
+    let AuditCommand::Export { since, format } = command;
+    let since = since
+        .map(|s| crate::server::audit::parse_time("since", &s, false))
+        .transpose()
+        .map_err(|e| e.to_string())?
+        .unwrap_or(i64::MIN);
+    let db = db::connect(&db_args).await.map_err(|e| e.to_string())?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let (mut after, mut written) = (0, 0u64);
+    loop {
+        let rows = crate::server::audit::repo::export(&db, after, since, 1000)
+            .await
+            .map_err(|e| format!("cannot read the audit log: {e}"))?;
+        let Some(last) = rows.last() else { break };
+        after = last.id;
+        for row in &rows {
+            match format {
+                ExportFormat::Jsonl => serde_json::to_writer(&mut out, &row.view())
+                    .map_err(|e| format!("cannot write: {e}"))?,
+            }
+            out.write_all(b"\n")
+                .map_err(|e| format!("cannot write: {e}"))?;
+            written += 1;
+        }
+    }
+    out.flush().map_err(|e| format!("cannot write: {e}"))?;
+    db.pool.close().await;
+    eprintln!("Exported {written} audit events.");
+    Ok(())
 }
 
 fn read_password_stdin() -> Result<SecretString, String> {

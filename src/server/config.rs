@@ -1,6 +1,6 @@
 //! Typed settings from flags and environment.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -21,6 +21,27 @@ pub const DEFAULT_PASSWORD_QUEUE: usize = 32;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// How log lines (on standard error) are written: `text` for people, or
+    /// `json`, one JSON object a line (timestamp, level, target, message,
+    /// and the request's id and route within a request).
+    #[arg(
+        long,
+        global = true,
+        env = "TOLLGATE_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
+    pub log_format: LogFormat,
+}
+
+/// The format of the log lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines, coloured on a terminal.
+    #[default]
+    Text,
+    /// One JSON object a line, for log collectors.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -52,6 +73,13 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         report: Option<String>,
     },
+    /// Read the audit log.
+    Audit {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Manage the service scopes tokens can be granted (see `/go/auth/verify`).
     Scope {
         #[command(flatten)]
@@ -59,6 +87,27 @@ pub enum Command {
         #[command(subcommand)]
         command: ScopeCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Write the audit events to standard output, oldest first, one JSON
+    /// object a line.
+    Export {
+        /// Only events at or after this date (2026-12-01) or time
+        /// (2026-12-01T10:00:00Z).
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: ExportFormat,
+    },
+}
+
+/// How `audit export` writes events.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON object a line.
+    Jsonl,
 }
 
 #[derive(Debug, Subcommand)]
@@ -213,6 +262,10 @@ pub struct ServeArgs {
     /// Unset: no maximum (tokens may never expire, as in GoCD).
     #[arg(long, env = "TOLLGATE_TOKEN_MAX_LIFETIME_DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
     pub token_max_lifetime_days: Option<u32>,
+    /// Days the audit log keeps its events; older ones are deleted, a batch
+    /// at a time, once an hour. 0: keep them for ever.
+    #[arg(long, env = "TOLLGATE_AUDIT_RETENTION_DAYS", default_value_t = 365)]
+    pub audit_retention_days: u32,
     /// Password checks (argon2id, 19 MiB of memory each) run at once,
     /// server-wide; 0: one per CPU core.
     #[arg(long, env = "TOLLGATE_PASSWORD_CHECKS", default_value_t = 0)]
@@ -246,6 +299,8 @@ pub struct Settings {
     pub token_max_lifetime_days: Option<u32>,
     /// Leaked-token reports per client and hour; 0: no limit.
     pub leak_reports_per_hour: u32,
+    /// Days audit events are kept; 0: for ever.
+    pub audit_retention_days: u32,
     /// Whether requests are measured for Prometheus (`--metrics-addr`).
     pub metrics: bool,
     /// Argon2 computations at once; 0: one per core.
@@ -290,6 +345,7 @@ impl Default for Settings {
             max_active_tokens_per_user: DEFAULT_MAX_ACTIVE_TOKENS_PER_USER,
             token_max_lifetime_days: None,
             leak_reports_per_hour: 60,
+            audit_retention_days: 365,
             metrics: false,
             password_checks: 0,
             password_queue: DEFAULT_PASSWORD_QUEUE,
@@ -314,6 +370,7 @@ impl From<&ServeArgs> for Settings {
             max_active_tokens_per_user: args.max_active_tokens_per_user,
             token_max_lifetime_days: args.token_max_lifetime_days,
             leak_reports_per_hour: args.leak_reports_per_hour,
+            audit_retention_days: args.audit_retention_days,
             metrics: args.metrics_addr.is_some(),
             password_checks: args.password_checks,
             password_queue: args.password_queue,
@@ -323,5 +380,28 @@ impl From<&ServeArgs> for Settings {
                 .filter(|u| !u.is_empty())
                 .map(SecretString::from),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_format_is_accepted_before_or_after_any_command() {
+        let format = |args: &[&str]| Cli::try_parse_from(args).map(|c| c.log_format);
+        assert_eq!(
+            format(&["tollgate", "--log-format", "json"]).unwrap(),
+            LogFormat::Json
+        );
+        assert_eq!(
+            format(&["tollgate", "serve", "--log-format", "json"]).unwrap(),
+            LogFormat::Json
+        );
+        assert_eq!(
+            format(&["tollgate", "user", "list", "--log-format", "text"]).unwrap(),
+            LogFormat::Text
+        );
+        assert!(format(&["tollgate", "--log-format", "yaml"]).is_err());
     }
 }

@@ -11,6 +11,57 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Parameters of a statement built at run time, in the order of their `$N`
+/// placeholders.
+#[derive(Default)]
+pub struct Binds(Vec<Bind>);
+
+enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+impl Binds {
+    /// Binds an integer and returns its placeholder.
+    pub fn int(&mut self, v: i64) -> String {
+        self.0.push(Bind::Int(v));
+        format!("${}", self.0.len())
+    }
+
+    /// Binds a text and returns its placeholder.
+    pub fn text(&mut self, v: impl Into<String>) -> String {
+        self.0.push(Bind::Text(v.into()));
+        format!("${}", self.0.len())
+    }
+
+    pub fn bind<'q, O>(
+        self,
+        mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments> {
+        for arg in self.0 {
+            query = match arg {
+                Bind::Int(i) => query.bind(i),
+                Bind::Text(s) => query.bind(s),
+            };
+        }
+        query
+    }
+
+    /// As [`Binds::bind`], for a statement that returns no rows.
+    pub fn bind_plain(
+        self,
+        mut query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
+        for arg in self.0 {
+            query = match arg {
+                Bind::Int(i) => query.bind(i),
+                Bind::Text(s) => query.bind(s),
+            };
+        }
+        query
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
     Sqlite,

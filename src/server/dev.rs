@@ -64,8 +64,9 @@ pub async fn seed(db: &Db, users: usize, tokens: usize) -> Result<(), ServiceErr
     let now = now_millis();
     for i in 0..users {
         let name = format!("user{i:05}");
+        let mut tx = db.begin_write().await?;
         users_repo::insert(
-            db,
+            &mut tx,
             NewUserRow {
                 login_name: &name,
                 display_name: &format!("Seed User {i}"),
@@ -79,6 +80,7 @@ pub async fn seed(db: &Db, users: usize, tokens: usize) -> Result<(), ServiceErr
             },
         )
         .await?;
+        tx.commit().await?;
         pb.inc(1);
     }
     pb.finish();

@@ -100,11 +100,41 @@ pub enum AuthMethod {
     Bearer,
 }
 
+/// Where a request came from, as the audit log records it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub ip: Option<std::net::IpAddr>,
+    /// As [`user_agent`] keeps it.
+    pub user_agent: Option<String>,
+}
+
+/// Longest user agent kept (the audit log, a token's last use), in characters.
+pub const USER_AGENT_MAX: usize = 256;
+
+/// A user agent as kept: at most [`USER_AGENT_MAX`] characters, no controls.
+pub fn user_agent(raw: &str) -> String {
+    raw.chars()
+        .filter(|c| !c.is_control())
+        .take(USER_AGENT_MAX)
+        .collect()
+}
+
+impl Origin {
+    pub fn new(ip: std::net::IpAddr, user_agent: Option<&str>) -> Self {
+        Origin {
+            ip: Some(ip.to_canonical()),
+            user_agent: user_agent.map(self::user_agent).filter(|ua| !ua.is_empty()),
+        }
+    }
+}
+
 /// An authenticated caller: who, and how.
 #[derive(Clone, Debug)]
 pub struct Caller {
     pub user: User,
     pub method: AuthMethod,
+    /// The request's client address and user agent.
+    pub origin: Origin,
     /// What a Bearer token opens (`None` for a password or a session, which
     /// hold all of the user's power).
     pub grants: Option<Grants>,
@@ -145,6 +175,8 @@ impl Caller {
 
 /// Who is acting on a service: an authenticated caller, or the operator at
 /// the command line (who has the database, so every power).
+// Built once per request and passed by reference: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Actor {
     Caller(Caller),

@@ -3,6 +3,7 @@
 pub mod allowlist;
 pub mod app;
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod auth_cache;
 pub mod cli;
@@ -14,8 +15,10 @@ pub mod gate;
 pub mod guard;
 pub mod health;
 pub mod identity;
+pub mod logging;
 pub mod metrics;
 pub mod metrics_http;
+pub mod request_id;
 pub mod rest;
 pub mod scan;
 pub mod scope;

@@ -81,6 +81,9 @@ where
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
         ));
+    // Outermost, so that a 408 carries the request's id too; the router's
+    // own request-id layer keeps the one set here.
+    let app = crate::server::request_id::layer(app);
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())

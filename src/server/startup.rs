@@ -4,6 +4,7 @@
 //! what production runs, the last-used flusher and the auth listener included.
 
 use crate::server::app::build_router;
+use crate::server::audit;
 use crate::server::auth_cache::listener;
 use crate::server::config::Settings;
 use crate::server::db::Db;
@@ -24,8 +25,9 @@ pub struct Application {
 
 impl Application {
     /// Builds the state and router over `db` and starts the background tasks:
-    /// the last-used flusher and, on PostgreSQL, the listener that empties
-    /// the verified-token cache when another instance changes something.
+    /// the last-used flusher, the audit log's recorder of throttling episodes
+    /// and its pruner and, on PostgreSQL, the listener that empties the
+    /// verified-token cache when another instance changes something.
     pub fn build(db: Db, settings: Settings) -> Application {
         let state = AppState::new(db.clone(), settings);
         let mut tasks = vec![spawn_flusher(
@@ -38,6 +40,13 @@ impl Application {
             &db,
             state.settings.notify_database_url.as_ref(),
         ));
+        tasks.push(audit::spawn_episode_recorder(&state.throttle, db.clone()));
+        if state.settings.audit_retention_days > 0 {
+            tasks.push(audit::spawn_pruner(
+                db.clone(),
+                state.settings.audit_retention_days,
+            ));
+        }
         let router = build_router(state.clone());
         Application {
             state,

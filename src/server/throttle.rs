@@ -6,8 +6,9 @@ use std::collections::hash_map::{HashMap, RandomState};
 use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 
 /// Most clients tracked at once, over all shards. A client whose budget is
 /// whole again is forgotten; past this, the clients with the least debt are
@@ -71,6 +72,17 @@ pub struct AuthThrottle {
     gcra: Option<Gcra>,
     trusted_header: Option<HeaderName>,
     origin: Instant,
+    /// Where a client's first refusal of an episode is reported (the audit
+    /// log's `auth.throttled`), if anywhere.
+    episodes: OnceLock<mpsc::Sender<Episode>>,
+}
+
+/// A client refused for the first time since it last had budget, and how
+/// long it must wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Episode {
+    pub client: IpAddr,
+    pub wait: Duration,
 }
 
 impl AuthThrottle {
@@ -130,7 +142,14 @@ impl AuthThrottle {
             gcra,
             trusted_header,
             origin: Instant::now(),
+            episodes: OnceLock::new(),
         }
+    }
+
+    /// Reports each throttling episode once, on `to`; a full channel drops
+    /// the report rather than wait.
+    pub fn report_episodes(&self, to: mpsc::Sender<Episode>) {
+        let _ = self.episodes.set(to);
     }
 
     /// Nanoseconds since this throttle was made.
@@ -181,8 +200,16 @@ impl AuthThrottle {
                 throttle: self,
                 key: Some(key),
             }),
-            Err(wait) => {
-                tracing::warn!(client = %ip, wait_secs = wait.as_secs(), "too many failed authentications");
+            Err((wait, first)) => {
+                if first {
+                    tracing::warn!(client = %ip, wait_secs = wait.as_secs(), "too many failed authentications");
+                    if let Some(to) = self.episodes.get() {
+                        let _ = to.try_send(Episode {
+                            client: ip.to_canonical(),
+                            wait,
+                        });
+                    }
+                }
                 Err(wait)
             }
         }
@@ -242,6 +269,9 @@ struct Gcra {
 #[derive(Default)]
 struct Shard {
     map: HashMap<ClientKey, u64>,
+    /// Clients being refused, and until when: a refusal of a client not
+    /// here starts an episode.
+    refusing: HashMap<ClientKey, u64>,
     next_sweep: u64,
 }
 
@@ -267,18 +297,34 @@ impl Gcra {
         self.wait(tat, now).map(drop)
     }
 
-    fn take(&self, key: ClientKey, now: u64) -> Result<(), Duration> {
+    /// Takes a unit, or says how long to wait and whether this refusal
+    /// starts an episode.
+    fn take(&self, key: ClientKey, now: u64) -> Result<(), (Duration, bool)> {
         let mut shard = self.shard(&key);
         if now >= shard.next_sweep {
             shard.map.retain(|_, tat| *tat > now);
             shard.map.shrink_to(self.shard_max / 4);
+            shard.refusing.retain(|_, until| *until > now);
+            shard.refusing.shrink_to(self.shard_max / 4);
             shard.next_sweep = now + SWEEP_EVERY.as_nanos() as u64;
         }
         if let Some(tat) = shard.map.get_mut(&key) {
-            *tat = self.wait(*tat, now)?;
+            match self.wait(*tat, now) {
+                Ok(next) => *tat = next,
+                Err(wait) => {
+                    let until = now + wait.as_nanos() as u64;
+                    let first = shard.refusing.get(&key).is_none_or(|&u| u <= now);
+                    // Bounded as the budgets are; a client not kept may be
+                    // reported again.
+                    if shard.refusing.len() < self.shard_max || !first {
+                        shard.refusing.insert(key, until);
+                    }
+                    return Err((wait, first));
+                }
+            }
             return Ok(());
         }
-        let tat = self.wait(0, now)?;
+        let tat = self.wait(0, now).map_err(|wait| (wait, true))?;
         if shard.map.len() >= self.shard_max {
             self.make_room(&mut shard, now);
         }

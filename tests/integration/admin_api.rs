@@ -414,6 +414,7 @@ async fn search_agrees_with_a_scan_of_every_token() {
             .unwrap()
             .unwrap(),
         method: AuthMethod::Session,
+        origin: Default::default(),
         grants: None,
         token_expires_at: None,
     };

@@ -31,6 +31,10 @@ pub const CURRENT_USER: &str = "/go/api/current_user";
 pub const USERS: &str = "/go/api/users";
 /// `/go/api/admin/scopes`: the service scopes.
 pub const SCOPES: &str = "/go/api/admin/scopes";
+/// `/go/api/admin/audit_events`: everyone's audit events.
+pub const AUDIT: &str = "/go/api/admin/audit_events";
+/// `/go/api/current_user/audit_events`: the caller's own.
+pub const MY_AUDIT: &str = "/go/api/current_user/audit_events";
 
 /// A whole response.
 pub struct Res {
@@ -80,6 +84,21 @@ impl Res {
             .iter()
             .map(|t| t["description"].as_str().unwrap().to_string())
             .collect()
+    }
+    /// An audit list's events.
+    pub fn events(&self) -> Vec<Value> {
+        self.json()["_embedded"]["audit_events"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no audit events in {}", self.text()))
+            .clone()
+    }
+    /// The query of an audit list's next page, if any.
+    pub fn next_events(&self, path: &str) -> Option<String> {
+        let href = self.json()["_links"]["next"]["href"].as_str()?.to_string();
+        let query = href
+            .strip_prefix(&format!("http://localhost{path}"))
+            .unwrap_or_else(|| panic!("the next page is elsewhere: {href}"));
+        Some(query.to_string())
     }
     /// The query of an admin list's next page (`_links.next`), if any.
     pub fn next_page(&self) -> Option<String> {
@@ -420,6 +439,20 @@ pub trait Api: Sync {
             }
         }
         out
+    }
+
+    // ---- the audit log (v1) ----
+
+    /// Everyone's events; `query` is empty or `?q=…&action=…`.
+    async fn audit_events(&self, auth: &Auth, query: &str) -> Res {
+        let path = format!("{AUDIT}{query}");
+        self.api(Method::GET, &path, 1, auth, None).await
+    }
+
+    /// The caller's own events; `query` is empty or `?after=…`.
+    async fn own_events(&self, auth: &Auth, query: &str) -> Res {
+        let path = format!("{MY_AUDIT}{query}");
+        self.api(Method::GET, &path, 1, auth, None).await
     }
 
     async fn admin_show_token(&self, auth: &Auth, id: impl Display) -> Res {

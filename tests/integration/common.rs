@@ -310,13 +310,25 @@ pub async fn spawn_server(
     url: &str,
     extra: &[&str],
 ) -> (tokio::process::Child, std::net::SocketAddr) {
+    spawn_server_with(url, extra, &[], std::process::Stdio::null()).await
+}
+
+/// [`spawn_server`] with more environment variables, its standard error
+/// (the logs) going to `stderr`.
+pub async fn spawn_server_with(
+    url: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+    stderr: std::process::Stdio,
+) -> (tokio::process::Child, std::net::SocketAddr) {
     use tokio::io::AsyncBufReadExt;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
         .args(["serve", "--addr", "127.0.0.1:0", "--database-url", url])
         .args(extra)
         .env("TOLLGATE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(stderr)
         .kill_on_drop(true)
         .spawn()
         .unwrap();

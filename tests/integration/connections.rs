@@ -173,6 +173,11 @@ async fn a_stalled_body_is_answered_408() {
         .await
         .expect("a request with a stalled body was never answered");
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    // Whichever timeout answered, the answer has a request id.
+    assert!(
+        answer.to_ascii_lowercase().contains("\r\nx-request-id: "),
+        "{answer:?}"
+    );
     assert!(closed_by_server(s).await, "the connection stayed open");
 
     // Nothing was created by the cut-off request; normal ones still work.

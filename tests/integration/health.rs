@@ -12,6 +12,13 @@ async fn health_checks_answer_without_authentication_and_write_nothing() {
     assert_eq!(live.status, StatusCode::OK);
     assert_eq!(live.json(), json!({ "status": "up" }));
     assert_eq!(live.header(header::CACHE_CONTROL), "no-store");
+    // Every response has an id (issue 16), a generated UUID here.
+    let request_id = live.header(header::HeaderName::from_static("x-request-id"));
+    assert_eq!(
+        (request_id.len(), request_id.matches('-').count()),
+        (36, 4),
+        "{request_id:?}"
+    );
     let ready = app.get_page("/readyz", None).await;
     assert_eq!(ready.status, StatusCode::OK);
     assert_eq!(ready.json(), json!({ "status": "ready" }));

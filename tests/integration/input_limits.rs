@@ -471,6 +471,7 @@ async fn parallel_creates_cannot_overshoot_the_cap() {
             let caller = Caller {
                 user: user.clone(),
                 method: AuthMethod::Basic,
+                origin: Default::default(),
                 grants: None,
                 token_expires_at: None,
             };

@@ -2,6 +2,7 @@
 
 mod admin_api;
 mod api_base;
+mod audit;
 mod client;
 mod common;
 mod connections;
@@ -17,6 +18,7 @@ mod lifecycle;
 mod metrics;
 mod notify;
 mod openapi;
+mod passwords;
 mod proxies;
 mod scale_out;
 mod scan;

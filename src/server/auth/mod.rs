@@ -5,7 +5,7 @@ pub mod web;
 use crate::model::AppError;
 use crate::server::error::ServiceError;
 use crate::server::guard::ClientIp;
-pub use crate::server::identity::{AuthError, AuthMethod, Caller, BUSY_RETRY_SECS};
+pub use crate::server::identity::{AuthError, AuthMethod, Caller, Origin, BUSY_RETRY_SECS};
 use crate::server::metrics;
 use crate::server::state::AppState;
 use crate::server::time::github_format;
@@ -142,6 +142,13 @@ pub async fn expiration_header(mut req: Request, next: Next) -> Response {
 /// See [`expiration_header`].
 pub const EXPIRATION_HEADER: &str = "x-tollgate-token-expiration";
 
+/// The session id the request's cookie carries, if any (a secret: never log it).
+pub fn session_id(headers: &HeaderMap) -> Option<String> {
+    CookieJar::from_headers(headers)
+        .get(session::COOKIE_NAME)
+        .map(|c| c.value().to_string())
+}
+
 /// The user behind the request's session cookie, if any. Never looks at
 /// `Authorization`: a token cannot sign anyone in to a page.
 pub async fn session_user(
@@ -200,6 +207,7 @@ fn parse_method(headers: &HeaderMap) -> Option<&'static str> {
 }
 
 async fn identify(state: &AppState, headers: &HeaderMap, ip: IpAddr) -> Result<Caller, AuthError> {
+    let origin = || Origin::new(ip, user_agent(headers));
     let counted = |e: AuthError| match state.throttle.failed(ip) {
         Ok(()) => e,
         Err(wait) => AuthError::Throttled(wait),
@@ -208,12 +216,23 @@ async fn identify(state: &AppState, headers: &HeaderMap, ip: IpAddr) -> Result<C
         Err(e) => Err(counted(e)),
         Ok(Some(Credentials::Basic { user, password })) => {
             let attempt = state.throttle.reserve(ip).map_err(AuthError::Throttled)?;
-            match service::authenticate(&state.db, &state.hasher, &user, password).await {
+            let attempt_origin = origin();
+            match service::authenticate(
+                &state.db,
+                &state.hasher,
+                &user,
+                password,
+                AuthMethod::Basic,
+                &attempt_origin,
+            )
+            .await
+            {
                 Ok(user) => {
                     attempt.refund();
                     Ok(Caller {
                         user,
                         method: AuthMethod::Basic,
+                        origin: attempt_origin,
                         grants: None,
                         token_expires_at: None,
                     })
@@ -240,6 +259,7 @@ async fn identify(state: &AppState, headers: &HeaderMap, ip: IpAddr) -> Result<C
                 Ok(verified) => Ok(Caller {
                     user: verified.user,
                     method: AuthMethod::Bearer,
+                    origin: origin(),
                     grants: Some(verified.grants),
                     token_expires_at: verified.expires_at,
                 }),
@@ -251,6 +271,7 @@ async fn identify(state: &AppState, headers: &HeaderMap, ip: IpAddr) -> Result<C
             Some(user) => Ok(Caller {
                 user,
                 method: AuthMethod::Session,
+                origin: origin(),
                 grants: None,
                 token_expires_at: None,
             }),
@@ -302,11 +323,16 @@ pub async fn require_page_caller() -> Result<(AppState, Caller), AppError> {
     let user = page_user().await?.ok_or(AppError::Unauthenticated)?;
     let state: AppState = leptos::prelude::use_context()
         .ok_or_else(|| AppError::Internal("no app state in context".into()))?;
+    let mut parts: Parts = leptos::prelude::use_context()
+        .ok_or_else(|| AppError::Internal("no request in context".into()))?;
+    let Ok(ClientIp(ip)) = ClientIp::from_request_parts(&mut parts, &state).await;
+    let origin = Origin::new(ip, user_agent(&parts.headers));
     Ok((
         state,
         Caller {
             user,
             method: AuthMethod::Session,
+            origin,
             grants: None,
             token_expires_at: None,
         },

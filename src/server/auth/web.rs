@@ -1,13 +1,16 @@
 //! Sign-in and sign-out for the web pages, and the page guard.
 
-use super::{removal_cookie, session, session_cookie, session_user, BUSY_RETRY_SECS};
+use super::{
+    removal_cookie, session, session_cookie, session_user, user_agent, AuthMethod, Origin,
+    BUSY_RETRY_SECS,
+};
 use crate::model::{safe_redirect_target, HOME_PATH, LOGIN_PATH};
 use crate::server::guard::ClientIp;
 use crate::server::state::AppState;
 use crate::server::throttle::retry_after_secs;
 use crate::server::users::service::{self, LoginError};
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -80,9 +83,11 @@ const LOGIN_FIELD_MAX: usize = 1024;
 pub async fn login_submit(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Response {
+    let origin = Origin::new(ip, user_agent(&headers));
     let target = safe_redirect_target(form.redirect.as_deref()).to_string();
     // The attempt takes its unit of the client's budget before any hashing,
     // so parallel guesses cannot outrun the count; a success gives it back.
@@ -101,7 +106,15 @@ pub async fn login_submit(
         return back("invalid");
     }
     let password = SecretString::from(form.password);
-    let user = match service::authenticate(&state.db, &state.hasher, &form.username, password).await
+    let user = match service::authenticate(
+        &state.db,
+        &state.hasher,
+        &form.username,
+        password,
+        AuthMethod::Session,
+        &origin,
+    )
+    .await
     {
         Ok(user) => {
             attempt.refund();
@@ -121,7 +134,7 @@ pub async fn login_submit(
             return back("unavailable");
         }
     };
-    match session::create(&state.db, user.id, state.settings.session_ttl).await {
+    match session::create(&state.db, &user, state.settings.session_ttl, &origin).await {
         Ok(id) => {
             tracing::info!(user = %user.login_name, "signed in");
             let cookie = session_cookie(&state, id.expose_secret().to_string());
@@ -168,9 +181,15 @@ fn busy_sign_in() -> Response {
     )
 }
 
-pub async fn logout(State(state): State<AppState>, jar: CookieJar) -> Response {
+pub async fn logout(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Response {
     if let Some(c) = jar.get(session::COOKIE_NAME) {
-        if let Err(e) = session::delete(&state.db, c.value()).await {
+        let origin = Origin::new(ip, user_agent(&headers));
+        if let Err(e) = session::delete(&state.db, c.value(), &origin).await {
             tracing::warn!(error = %e, "could not end session");
         }
     }

@@ -6,15 +6,15 @@
 
 use super::access::AdminRoute;
 use super::tokens::{
-    filter_param, list_json, list_stream, no_store, query_param, revoke_answer, token_id,
-    token_response, RevokeBody, ADMIN_BASE as BASE,
+    filter_param, list_json, list_stream, next_link, no_store, page_size_param, query_param,
+    revoke_answer, token_id, token_response, RevokeBody, ADMIN_BASE as BASE,
 };
-use super::{base_url, link, ApiError, GoJson};
+use super::{base_url, ApiError, GoJson};
 use crate::model::TokenView;
 use crate::server::state::AppState;
 use crate::server::tokens::service::{expiring_within, AdminListQuery};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 
 pub async fn index(
@@ -25,15 +25,7 @@ pub async fn index(
 ) -> Result<Response, ApiError> {
     let query = query.as_deref();
     let filter = filter_param(query)?;
-    let page_size = match query_param(query, "page_size") {
-        None => None,
-        Some(raw) => Some(raw.trim().parse::<i64>().map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "Value of query parameter `page_size` must be a number.",
-            )
-        })?),
-    };
+    let page_size = page_size_param(query)?;
     let after = query_param(query, "after");
     let expiring = expiring_within(query_param(query, "expiring_within_days").as_deref())?;
     if page_size.is_none() && after.is_none() {
@@ -66,14 +58,13 @@ pub async fn index(
     let views: Vec<TokenView> = page.tokens.iter().map(|t| t.view()).collect();
     let mut body = list_json(&base, BASE, &views, true);
     if let Some(next) = page.next {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        for name in ["filter", "q", "page_size", "expiring_within_days"] {
-            if let Some(v) = query_param(query, name) {
-                q.append_pair(name, &v);
-            }
-        }
-        q.append_pair("after", &next);
-        body["_links"]["next"] = link(format!("{base}{BASE}?{}", q.finish()));
+        body["_links"]["next"] = next_link(
+            &base,
+            BASE,
+            query,
+            &["filter", "q", "page_size", "expiring_within_days"],
+            &next,
+        );
     }
     Ok(no_store(body))
 }

@@ -4,6 +4,7 @@
 mod accept;
 mod access;
 mod admin_tokens;
+mod audit;
 mod cctray;
 mod credentials;
 mod current_user;
@@ -130,6 +131,8 @@ pub fn routes() -> Routes {
         )
         .versioned(scopes::BASE, 1, get(scopes::index).post(scopes::create))
         .versioned("/go/api/admin/scopes/{name}", 1, delete(scopes::destroy))
+        .versioned(audit::ADMIN_BASE, 1, get(audit::admin_index))
+        .versioned(audit::OWN_BASE, 1, get(audit::own_index))
         .any_accept("/go/api/credentials/revoke", post(credentials::revoke))
         .any_accept("/go/cctray.xml", get(cctray::show))
         .any_accept(openapi::PATH, get(openapi::show))

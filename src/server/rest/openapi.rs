@@ -257,6 +257,8 @@ body must be JSON (`Content-Type: application/json`), at most 64 KiB.";
         ops::list_scopes,
         ops::create_scope,
         ops::delete_scope,
+        ops::admin_audit_events,
+        ops::own_audit_events,
         ops::report_leaked,
         ops::cctray,
         ops::openapi,
@@ -272,6 +274,7 @@ body must be JSON (`Content-Type: application/json`), at most 64 KiB.";
         (name = "admin", description = "Everyone's tokens and the service scopes (v1), admins only."),
         (name = "users", description = "GoCD's users API (v3), admins only."),
         (name = "current user", description = "Who is calling (v1)."),
+        (name = "audit", description = "The audit log (v1): everyone's events for admins, one's own for everyone. Never with a token."),
         (name = "leaked tokens", description = "Reporting a leaked token kills it, without an account."),
         (name = "gateway", description = "Forward-auth for reverse proxies and RFC 7662 introspection."),
         (name = "server", description = "Version, health, the CCTray feed and this document."),
@@ -549,6 +552,57 @@ mod schemas {
         pub message: String,
         pub tokens: u64,
         pub revoked: u64,
+    }
+
+    /// One event of the audit log. Never carries a secret.
+    #[derive(ToSchema)]
+    pub struct AuditEvent {
+        pub id: i64,
+        /// When, in `created_at`'s format.
+        #[schema(format = DateTime)]
+        pub at: String,
+        /// Login name, `system`, or `operator` (the command line).
+        pub actor: String,
+        /// `session`, `basic`, `bearer`, `cli` or `system`.
+        pub actor_method: String,
+        #[schema(required = true)]
+        pub client_ip: Option<String>,
+        #[schema(required = true)]
+        pub user_agent: Option<String>,
+        /// `token.created`, `token.rotated`, `token.revoked`, `auth.signed_in`,
+        /// `auth.sign_in_failed`, `auth.signed_out`, `auth.throttled`,
+        /// `user.created`, `user.updated`, `user.enabled`, `user.disabled`,
+        /// `user.password_changed`, `user.deleted`, `scope.created` or
+        /// `scope.deleted`.
+        pub action: String,
+        #[schema(required = true)]
+        pub target_user: Option<String>,
+        #[schema(required = true)]
+        pub target_token_id: Option<i64>,
+        /// Description, cause, scopes, changed fields.
+        pub details: BTreeMap<String, serde_json::Value>,
+    }
+
+    #[derive(ToSchema)]
+    pub struct AuditEvents {
+        pub audit_events: Vec<AuditEvent>,
+    }
+
+    /// `self`, and `next` while older events remain.
+    #[derive(ToSchema)]
+    pub struct AuditLinks {
+        #[schema(rename = "self")]
+        pub self_: Link,
+        pub next: Option<Link>,
+    }
+
+    /// A page of events, newest first.
+    #[derive(ToSchema)]
+    pub struct AuditEventList {
+        #[schema(rename = "_links")]
+        pub links: AuditLinks,
+        #[schema(rename = "_embedded")]
+        pub embedded: AuditEvents,
     }
 
     /// Always empty: the answer never says whether anything matched.
@@ -859,6 +913,48 @@ mod ops {
             (status = 404, description = "No such scope.", body = Message),
             CallerErrors))]
     pub fn delete_scope() {}
+
+    /// The audit log
+    ///
+    /// Everyone's events, newest first, a page at a time; admins only.
+    #[utoipa::path(get, path = "/go/api/admin/audit_events", tag = "audit",
+        security(("basic" = []), ("session" = [])),
+        params(
+            ("q" = Option<String>, Query, description = "A substring of the actor, target user, token id, action, client address or details, case-insensitive."),
+            ("action" = Option<String>, Query, description = "An action (`token.revoked`) or a family (`token`, `auth`, `user`, `scope`)."),
+            ("user" = Option<String>, Query, description = "Events by or about this login name."),
+            ("token_id" = Option<i64>, Query, minimum = 1, description = "One token's story."),
+            ("since" = Option<String>, Query, description = "From this date (`2026-12-01`) or time (`2026-12-01T10:00:00Z`)."),
+            ("until" = Option<String>, Query, description = "Before this time, or through this date."),
+            ("page_size" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "Events per page (default 50)."),
+            ("after" = Option<i64>, Query, minimum = 1, description = "Where the page starts: from the `next` link of the previous page."),
+        ),
+        responses(
+            (status = 200, description = "A page of events.", body = AuditEventList),
+            (status = 400, description = "A parameter that cannot be read.", body = Message),
+            CallerErrors))]
+    pub fn admin_audit_events() {}
+
+    /// Your own activity
+    ///
+    /// The events about the caller's tokens, sign-ins and account, whoever
+    /// acted, newest first.
+    #[utoipa::path(get, path = "/go/api/current_user/audit_events", tag = "audit",
+        security(("basic" = []), ("session" = [])),
+        params(
+            ("q" = Option<String>, Query, description = "A substring of the actor, target user, token id, action, client address or details, case-insensitive."),
+            ("action" = Option<String>, Query, description = "An action (`token.revoked`) or a family (`token`, `auth`, `user`, `scope`)."),
+            ("token_id" = Option<i64>, Query, minimum = 1, description = "One token's story."),
+            ("since" = Option<String>, Query, description = "From this date (`2026-12-01`) or time (`2026-12-01T10:00:00Z`)."),
+            ("until" = Option<String>, Query, description = "Before this time, or through this date."),
+            ("page_size" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "Events per page (default 50)."),
+            ("after" = Option<i64>, Query, minimum = 1, description = "Where the page starts: from the `next` link of the previous page."),
+        ),
+        responses(
+            (status = 200, description = "A page of events.", body = AuditEventList),
+            (status = 400, description = "A parameter that cannot be read.", body = Message),
+            CallerErrors))]
+    pub fn own_audit_events() {}
 
     /// Report leaked tokens
     ///

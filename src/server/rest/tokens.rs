@@ -107,6 +107,32 @@ pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     })
 }
 
+/// Reads `page_size` from the query string: a number, or a 400.
+pub fn page_size_param(query: Option<&str>) -> Result<Option<i64>, ApiError> {
+    match query_param(query, "page_size") {
+        None => Ok(None),
+        Some(raw) => raw.trim().parse::<i64>().map(Some).map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "Value of query parameter `page_size` must be a number.",
+            )
+        }),
+    }
+}
+
+/// The `next` link of a paged list: the request's `kept` parameters, and
+/// `after`.
+pub fn next_link(base: &str, path: &str, query: Option<&str>, kept: &[&str], after: &str) -> Value {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for name in kept {
+        if let Some(v) = query_param(query, name) {
+            q.append_pair(name, &v);
+        }
+    }
+    q.append_pair("after", after);
+    super::link(format!("{base}{path}?{}", q.finish()))
+}
+
 /// Reads `filter` from the query string: blank is active, unknown is a 400.
 pub fn filter_param(query: Option<&str>) -> Result<TokenFilter, ApiError> {
     TokenFilter::parse(query_param(query, "filter").as_deref())

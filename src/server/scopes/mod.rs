@@ -5,6 +5,7 @@
 
 pub mod repo;
 
+use crate::server::audit::{self, Action, Event, Who};
 use crate::server::auth_cache::AuthCache;
 use crate::server::db::Db;
 use crate::server::error::ServiceError;
@@ -88,11 +89,18 @@ pub async fn add(
         ));
     }
     let description = Description::parse(description)?;
-    let scope = repo::insert(db, name, description.as_str(), now_millis())
+    let mut tx = db.begin_write().await?;
+    let scope = repo::insert(&mut tx, name, description.as_str(), now_millis())
         .await?
         .ok_or_else(|| {
             ServiceError::invalid("name", format!("a scope named `{name}` already exists"))
         })?;
+    let who = Who::actor(actor);
+    let event = Event::new(&who, Action::ScopeCreated).details(serde_json::json!({
+        "scope": scope.name, "description": scope.description,
+    }));
+    audit::record(&mut tx, &[event]).await?;
+    tx.commit().await?;
     tracing::info!(scope = %scope.name, by = actor.name(), "scope created");
     Ok(scope)
 }
@@ -112,8 +120,13 @@ pub async fn delete(
         return Err(not_found(name));
     };
     let cause = format!("Scope {name} was deleted");
+    let who = Who::actor(actor);
     let (tokens, revoked) =
-        tokens_repo::drop_scope(&mut tx, db, name, actor.name(), &cause, now_millis()).await?;
+        tokens_repo::drop_scope(&mut tx, db, name, &cause, now_millis(), &who).await?;
+    let event = Event::new(&who, Action::ScopeDeleted).details(serde_json::json!({
+        "scope": scope.name, "tokens_changed": tokens, "tokens_revoked": revoked,
+    }));
+    audit::record(&mut tx, &[event]).await?;
     tx.commit().await?;
     // Tokens that carried it open less now.
     cache.changed(db).await;

@@ -33,7 +33,7 @@ pub async fn names(db: &Db) -> Result<HashSet<String>, sqlx::Error> {
 
 /// Adds a scope; `None` when one of that name exists (nothing written).
 pub async fn insert(
-    db: &Db,
+    tx: &mut Transaction<'_, Any>,
     name: &str,
     description: &str,
     now: i64,
@@ -45,7 +45,7 @@ pub async fn insert(
     .bind(name)
     .bind(description)
     .bind(now)
-    .fetch_optional(&db.pool)
+    .fetch_optional(&mut **tx)
     .await
 }
 

@@ -8,8 +8,7 @@ use std::net::IpAddr;
 
 /// Distinct client addresses kept per token.
 pub const LAST_IPS: usize = 5;
-/// Longest user agent kept, in characters.
-pub const USER_AGENT_MAX: usize = 256;
+pub use crate::server::identity::{user_agent, USER_AGENT_MAX};
 
 /// The lifetime policy: the longest a token may live, if there is a maximum.
 #[derive(Clone, Copy, Debug, Default)]
@@ -83,14 +82,6 @@ pub fn merge_ips(stored: &str, newest: &[IpAddr]) -> String {
         }
     }
     out.join(" ")
-}
-
-/// A user agent as kept: at most [`USER_AGENT_MAX`] characters, no controls.
-pub fn user_agent(raw: &str) -> String {
-    raw.chars()
-        .filter(|c| !c.is_control())
-        .take(USER_AGENT_MAX)
-        .collect()
 }
 
 #[cfg(test)]

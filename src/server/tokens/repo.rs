@@ -7,6 +7,7 @@ use super::search::state_condition;
 use super::AccessToken;
 use crate::model::TokenFilter;
 use crate::server::allowlist::Allowlist;
+use crate::server::audit::{self, Action, Event, Who};
 use crate::server::db::{Db, Dialect};
 use crate::server::identity::User;
 use crate::server::scope::Grants;
@@ -22,6 +23,41 @@ pub struct NewToken<'a> {
     /// The token it replaces, and that token's family (rotation).
     pub rotated_from: Option<(i64, i64)>,
 }
+
+/// A token's event, with what identifies it to a reader of the log.
+fn token_event<'a>(who: &'a Who, action: Action, t: &AccessToken) -> Event<'a> {
+    Event::new(who, action)
+        .user(&t.username, Some(t.user_id))
+        .token(t.id)
+        .details(serde_json::json!({
+            "description": t.description,
+            "scopes": t.scopes.to_stored(),
+        }))
+}
+
+/// The event of a token revoked with `cause`.
+fn revoked_event<'a>(who: &'a Who, r: &Revoked) -> Event<'a> {
+    Event::new(who, Action::TokenRevoked)
+        .user(&r.username, Some(r.user_id))
+        .token(r.id)
+        .details(serde_json::json!({ "description": r.description, "cause": r.cause }))
+}
+
+/// A token just revoked by a statement that revoked many: what its event
+/// and the search index need.
+#[derive(sqlx::FromRow)]
+struct Revoked {
+    id: i64,
+    search_text: String,
+    username: String,
+    user_id: i64,
+    description: String,
+    #[sqlx(rename = "revoke_cause")]
+    cause: Option<String>,
+}
+
+/// What [`Revoked`] reads back.
+const REVOKED: &str = "id, search_text, username, user_id, description, revoke_cause";
 
 /// What [`insert`] did.
 pub enum Inserted {
@@ -47,6 +83,7 @@ pub async fn insert(
     user: &User,
     max_active: i64,
     now: i64,
+    who: &Who,
 ) -> Result<Inserted, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     let lock = match db.dialect {
@@ -96,6 +133,10 @@ pub async fn insert(
         }
     }
     let token = insert_row(&mut tx, hash, new, user, now).await?;
+    let mut event = token_event(who, Action::TokenCreated, &token);
+    event.details["expires_at"] = token.expires_at.map(crate::server::time::iso).into();
+    event.details["allowed_cidrs"] = token.allowed_cidrs.to_stored().into();
+    audit::record(&mut tx, &[event]).await?;
     tx.commit().await?;
     Ok(Inserted::Token(Box::new(token)))
 }
@@ -162,6 +203,7 @@ pub async fn rotate(
     expiry: impl FnOnce(&AccessToken) -> Option<i64>,
     reuse_cause: &str,
     now: i64,
+    who: &Who,
 ) -> Result<Rotated, sqlx::Error> {
     let lock = match db.dialect {
         Dialect::Sqlite => "",
@@ -190,18 +232,18 @@ pub async fn rotate(
             return Ok(Rotated::AlreadyRevoked);
         }
         let family = old.family();
-        let revoked: Vec<(i64, String)> = sqlx::query_as(
+        let revoked: Vec<Revoked> = sqlx::query_as(AssertSqlSafe(format!(
             "UPDATE access_tokens SET revoked = 1, revoked_at = $1, revoked_by = $2, \
              revoke_cause = $3 WHERE (id = $4 OR family_id = $4) AND revoked = 0 \
-             RETURNING id, search_text",
-        )
+             RETURNING {REVOKED}"
+        )))
         .bind(now)
         .bind(&user.login_name)
         .bind(reuse_cause)
         .bind(family)
         .fetch_all(&mut *tx)
         .await?;
-        count_revoked(&mut tx, &revoked).await?;
+        count_revoked(&mut tx, &revoked, who).await?;
         tx.commit().await?;
         return Ok(Rotated::Reused(revoked.len() as u64));
     }
@@ -230,6 +272,11 @@ pub async fn rotate(
         .fetch_one(&mut *tx)
         .await?;
     grams::apply(&mut tx, &[GramChange::revoked(old.id, &text)]).await?;
+    let mut rotated = token_event(who, Action::TokenRotated, &token);
+    rotated.details["rotated_from"] = old.id.into();
+    let mut retired = token_event(who, Action::TokenRevoked, &old);
+    retired.details["cause"] = cause.into();
+    audit::record(&mut tx, &[rotated, retired]).await?;
     tx.commit().await?;
     Ok(Rotated::Token {
         new: Box::new(token),
@@ -281,9 +328,9 @@ pub async fn revoke(
     db: &Db,
     id: i64,
     owner: Option<i64>,
-    by: &str,
     cause: Option<&str>,
     now: i64,
+    who: &Who,
 ) -> Result<Option<AccessToken>, sqlx::Error> {
     const SQL: &str = concat!(
         "UPDATE access_tokens SET revoked = 1, revoked_at = $1, revoked_by = $2, revoke_cause = $3 \
@@ -293,7 +340,7 @@ pub async fn revoke(
     let mut tx = db.begin_write().await?;
     let token = sqlx::query_as::<_, AccessToken>(SQL)
         .bind(now)
-        .bind(by)
+        .bind(&who.actor)
         .bind(cause)
         .bind(id)
         .bind(owner.unwrap_or(-1))
@@ -307,6 +354,9 @@ pub async fn revoke(
                 .fetch_one(&mut *tx)
                 .await?;
         grams::apply(&mut tx, &[GramChange::revoked(t.id, &text)]).await?;
+        let mut event = token_event(who, Action::TokenRevoked, t);
+        event.details["cause"] = t.revoke_cause.clone().into();
+        audit::record(&mut tx, &[event]).await?;
     }
     tx.commit().await?;
     Ok(token)
@@ -317,9 +367,9 @@ pub async fn revoke(
 pub async fn revoke_by_hashes(
     db: &Db,
     hashes: &[String],
-    by: &str,
     cause: &str,
     now: i64,
+    who: &Who,
 ) -> Result<Vec<AccessToken>, sqlx::Error> {
     let mut tx = db.begin_write().await?;
     let mut revoked = Vec::new();
@@ -334,19 +384,18 @@ pub async fn revoke_by_hashes(
         );
         let mut query = sqlx::query(AssertSqlSafe(sql))
             .bind(now)
-            .bind(by)
+            .bind(&who.actor)
             .bind(cause);
         for hash in chunk {
             query = query.bind(hash);
         }
         for row in query.fetch_all(&mut *tx).await? {
-            use sqlx::{FromRow, Row};
-            let token = AccessToken::from_row(&row)?;
-            texts.push((token.id, row.try_get::<String, _>("search_text")?));
-            revoked.push(token);
+            use sqlx::FromRow;
+            texts.push(Revoked::from_row(&row)?);
+            revoked.push(AccessToken::from_row(&row)?);
         }
     }
-    count_revoked(&mut tx, &texts).await?;
+    count_revoked(&mut tx, &texts, who).await?;
     tx.commit().await?;
     Ok(revoked)
 }
@@ -460,17 +509,21 @@ pub async fn touch_last_used(
     grams::apply(tx, &changes).await
 }
 
-/// Moves just-revoked tokens, given as (id, search text), from the active
-/// to the revoked counts of `token_grams`, in the caller's transaction.
+/// Moves just-revoked tokens from the active to the revoked counts of
+/// `token_grams`, and records their revocation by `who`, in the caller's
+/// transaction.
 async fn count_revoked(
     tx: &mut Transaction<'_, Any>,
-    revoked: &[(i64, String)],
+    revoked: &[Revoked],
+    who: &Who,
 ) -> Result<(), sqlx::Error> {
     let changes: Vec<_> = revoked
         .iter()
-        .map(|(id, text)| GramChange::revoked(*id, text))
+        .map(|r| GramChange::revoked(r.id, &r.search_text))
         .collect();
-    grams::apply(tx, &changes).await
+    grams::apply(tx, &changes).await?;
+    let events: Vec<_> = revoked.iter().map(|r| revoked_event(who, r)).collect();
+    audit::record(tx, &events).await
 }
 
 /// Any token, for admins: including those of deleted users.
@@ -489,20 +542,21 @@ pub async fn find(db: &Db, id: i64) -> Result<Option<AccessToken>, sqlx::Error> 
 pub async fn revoke_for_deleted_user(
     tx: &mut Transaction<'_, Any>,
     user_id: i64,
-    by: &str,
     now: i64,
+    who: &Who,
 ) -> Result<u64, sqlx::Error> {
-    let revoked: Vec<(i64, String)> = sqlx::query_as(
+    let by = &who.actor;
+    let revoked: Vec<Revoked> = sqlx::query_as(AssertSqlSafe(format!(
         "UPDATE access_tokens SET revoked = 1, revoked_at = $1, revoked_by = $2, revoke_cause = $3 \
-         WHERE user_id = $4 AND revoked = 0 RETURNING id, search_text",
-    )
+         WHERE user_id = $4 AND revoked = 0 RETURNING {REVOKED}"
+    )))
     .bind(now)
     .bind(by)
     .bind(format!("Revoked because user was deleted by {by}"))
     .bind(user_id)
     .fetch_all(&mut **tx)
     .await?;
-    count_revoked(tx, &revoked).await?;
+    count_revoked(tx, &revoked, who).await?;
     sqlx::query("UPDATE access_tokens SET revoked_because_user_deleted = 1 WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut **tx)
@@ -545,6 +599,10 @@ pub async fn active_counts(
     Ok(rows.into_iter().collect())
 }
 
+/// A token carrying a scope being deleted: id, scopes, revoked, search
+/// text, description, username, last-used addresses, owner id.
+type ScopedRow = (i64, String, i64, String, String, String, String, i64);
+
 /// Removes service scope `name` (`NAME` and `NAME:read`) from every token
 /// that carries it, in `tx`; an active token left with no scope is revoked
 /// (`by`, `cause`). Returns how many tokens changed and how many of them were
@@ -554,26 +612,26 @@ pub async fn drop_scope(
     tx: &mut Transaction<'_, Any>,
     db: &Db,
     name: &str,
-    by: &str,
     cause: &str,
     now: i64,
+    who: &Who,
 ) -> Result<(u64, u64), sqlx::Error> {
     let lock = match db.dialect {
         Dialect::Sqlite => "",
         Dialect::Postgres => " FOR UPDATE",
     };
     // LIKE may match more (`_` is a wildcard); the grants decide.
-    let rows: Vec<(i64, String, i64, String, String, String, String)> =
-        sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT id, scopes, revoked, search_text, description, username, last_used_ips \
-             FROM access_tokens WHERE scopes LIKE $1 ORDER BY id{lock}"
-        )))
-        .bind(format!("%{name}%"))
-        .fetch_all(&mut **tx)
-        .await?;
+    let rows: Vec<ScopedRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT id, scopes, revoked, search_text, description, username, last_used_ips, \
+             user_id FROM access_tokens WHERE scopes LIKE $1 ORDER BY id{lock}"
+    )))
+    .bind(format!("%{name}%"))
+    .fetch_all(&mut **tx)
+    .await?;
     let (mut changed, mut revoked) = (0, 0);
     let mut texts = Vec::new();
-    for (id, stored, was_revoked, old_text, description, username, ips) in &rows {
+    let mut retired = Vec::new();
+    for (id, stored, was_revoked, old_text, description, username, ips, user_id) in &rows {
         let grants = Grants::from_stored(stored);
         let left = grants.without(name);
         if left == grants {
@@ -590,12 +648,20 @@ pub async fn drop_scope(
             )
             .bind(&text)
             .bind(now)
-            .bind(by)
+            .bind(&who.actor)
             .bind(cause)
             .bind(id)
             .execute(&mut **tx)
             .await?;
             revoked += 1;
+            retired.push(Revoked {
+                id: *id,
+                search_text: String::new(),
+                username: username.clone(),
+                user_id: *user_id,
+                description: description.clone(),
+                cause: Some(cause.to_string()),
+            });
         } else {
             sqlx::query("UPDATE access_tokens SET scopes = $1, search_text = $2 WHERE id = $3")
                 .bind(&left)
@@ -622,5 +688,7 @@ pub async fn drop_scope(
         })
         .collect();
     grams::apply(tx, &gram_changes).await?;
+    let events: Vec<_> = retired.iter().map(|r| revoked_event(who, r)).collect();
+    audit::record(tx, &events).await?;
     Ok((changed, revoked))
 }

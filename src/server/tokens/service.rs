@@ -9,6 +9,7 @@ use crate::model::{
     control_message, refused_control, Lines, TabCounts, TokenFilter, TOKEN_TEXT_MAX,
 };
 use crate::server::allowlist::Allowlist;
+use crate::server::audit::Who;
 use crate::server::auth_cache::{AuthCache, Verified};
 use crate::server::db::Db;
 use crate::server::error::ServiceError;
@@ -55,7 +56,7 @@ pub struct TokenRequest {
 /// The cause of every revoke a leak report makes.
 pub const LEAK_CAUSE: &str = "Reported as leaked";
 /// Who revokes what no user did (leak reports).
-pub const SYSTEM: &str = "system";
+pub use crate::server::audit::SYSTEM;
 
 /// The cause of every revoke that reuse detection makes.
 pub const REUSE_CAUSE: &str = "Rotation of an already rotated token; family revoked";
@@ -334,6 +335,7 @@ impl Tokens {
             &caller.user,
             i64::from(self.max_active_per_user),
             now,
+            &Who::caller(caller),
         )
         .await?
         {
@@ -375,6 +377,7 @@ impl Tokens {
             |old| lifetime.rotated(old, now),
             REUSE_CAUSE,
             now,
+            &Who::caller(caller),
         )
         .await?;
         match rotated {
@@ -426,25 +429,25 @@ impl Tokens {
         cause: Option<&str>,
     ) -> Result<AccessToken, ServiceError> {
         caller.refuse_bearer()?;
-        self.revoke(id, Some(caller.user.id), &caller.user.login_name, cause)
+        self.revoke(id, Some(caller.user.id), &Who::caller(caller), cause)
             .await
     }
 
-    /// Revokes `id` for `by`; `owner` limits it to that user's tokens (`None`:
-    /// anyone's, for admins). Unknown (or not the owner's) is 404, already
-    /// revoked is 409.
+    /// Revokes `id` for `who`; `owner` limits it to that user's tokens
+    /// (`None`: anyone's, for admins). Unknown (or not the owner's) is 404,
+    /// already revoked is 409.
     async fn revoke(
         &self,
         id: i64,
         owner: Option<i64>,
-        by: &str,
+        who: &Who,
         cause: Option<&str>,
     ) -> Result<AccessToken, ServiceError> {
         let cause = RevokeCause::parse(cause)?;
         let cause = cause.as_ref().map(RevokeCause::as_str);
-        if let Some(t) = repo::revoke(&self.db, id, owner, by, cause, now_millis()).await? {
+        if let Some(t) = repo::revoke(&self.db, id, owner, cause, now_millis(), who).await? {
             self.cache.changed(&self.db).await;
-            tracing::info!(token_id = t.id, by = %by, by_admin = owner.is_none(), "access token revoked");
+            tracing::info!(token_id = t.id, by = %who.actor, by_admin = owner.is_none(), "access token revoked");
             return Ok(self.fresh(t));
         }
         let exists = match owner {
@@ -478,8 +481,9 @@ impl Tokens {
         if hashes.is_empty() {
             return Ok(0);
         }
+        let who = Who::system(Some(reporter));
         let revoked =
-            repo::revoke_by_hashes(&self.db, &hashes, SYSTEM, LEAK_CAUSE, now_millis()).await?;
+            repo::revoke_by_hashes(&self.db, &hashes, LEAK_CAUSE, now_millis(), &who).await?;
         if !revoked.is_empty() {
             self.cache.changed(&self.db).await;
         }
@@ -626,7 +630,7 @@ impl Tokens {
         cause: Option<&str>,
     ) -> Result<AccessToken, ServiceError> {
         caller.require_admin()?;
-        self.revoke(id, None, &caller.user.login_name, cause).await
+        self.revoke(id, None, &Who::caller(caller), cause).await
     }
 
     /// What a presented Bearer token proves to a request from `client`,

@@ -35,12 +35,14 @@ pub use crate::server::config::DEFAULT_PASSWORD_QUEUE as DEFAULT_QUEUE;
 pub fn check_policy(password: &SecretString) -> Result<(), ServiceError> {
     let len = password.expose_secret().chars().count();
     if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&len) {
-        return Err(ServiceError::invalid(
-            "password",
-            format!("Password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters."),
-        ));
+        return Err(ServiceError::invalid("password", policy_message()));
     }
     Ok(())
+}
+
+/// What the password policy asks for.
+pub fn policy_message() -> String {
+    format!("Password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters.")
 }
 
 /// The hasher is busy: its slots are taken and its queue is full, or a

@@ -29,7 +29,10 @@ pub struct NewUserRow<'a> {
 }
 
 /// Inserts a user; `None` when a live user already has that login name.
-pub async fn insert(db: &Db, row: NewUserRow<'_>) -> Result<Option<User>, sqlx::Error> {
+pub async fn insert(
+    tx: &mut Transaction<'_, Any>,
+    row: NewUserRow<'_>,
+) -> Result<Option<User>, sqlx::Error> {
     const SQL: &str = concat!(
         "INSERT INTO users (login_name, login_name_lower, display_name, email, email_me, \
          checkin_aliases, password_hash, is_admin, enabled, created_at) \
@@ -48,7 +51,7 @@ pub async fn insert(db: &Db, row: NewUserRow<'_>) -> Result<Option<User>, sqlx::
         .bind(flag(row.is_admin))
         .bind(flag(row.enabled))
         .bind(row.created_at)
-        .fetch_one(&db.pool)
+        .fetch_one(&mut **tx)
         .await;
     match result {
         Ok(user) => Ok(Some(user)),

@@ -2,13 +2,16 @@
 
 use super::repo::{self, NewUserRow, UserUpdate};
 use super::{optional_text, password, single_line, Actor, LoginName, User, TEXT_FIELD_MAX};
+use crate::server::audit::{self, Action, Event, Who};
 use crate::server::auth_cache::AuthCache;
 use crate::server::db::Db;
 use crate::server::error::ServiceError;
+use crate::server::identity::{AuthMethod, Caller, Origin};
 use crate::server::time::now_millis;
 use crate::server::tokens::repo as tokens_repo;
 use crate::server::users::session;
 use secrecy::SecretString;
+use serde_json::json;
 
 pub struct NewUser {
     pub login_name: String,
@@ -83,6 +86,7 @@ pub async fn create(db: &Db, actor: &Actor, new: NewUser) -> Result<User, Servic
         .unwrap_or_else(|| login.as_str().to_string());
     let email = optional_text("email", new.email.as_deref())?;
     let aliases = aliases(&new.checkin_aliases)?;
+    let new_has_password = new.password.is_some();
     let hash = match new.password {
         Some(p) => {
             password::check_policy(&p)?;
@@ -101,7 +105,8 @@ pub async fn create(db: &Db, actor: &Actor, new: NewUser) -> Result<User, Servic
         enabled: new.enabled,
         created_at: now_millis(),
     };
-    let created = repo::insert(db, row)
+    let mut tx = db.begin_write().await?;
+    let created = repo::insert(&mut tx, row)
         .await?
         .ok_or_else(|| ServiceError::Invalid {
             field: "login_name",
@@ -110,6 +115,16 @@ pub async fn create(db: &Db, actor: &Actor, new: NewUser) -> Result<User, Servic
                 login.as_str()
             ),
         })?;
+    let who = Who::actor(actor);
+    let event = Event::new(&who, Action::UserCreated)
+        .user(&created.login_name, Some(created.id))
+        .details(json!({
+            "admin": created.is_admin,
+            "enabled": created.enabled,
+            "password": if new_has_password { "set" } else { "none" },
+        }));
+    audit::record(&mut tx, &[event]).await?;
+    tx.commit().await?;
     tracing::info!(user = %created.login_name, admin = created.is_admin, by = actor.name(), "user created");
     Ok(created)
 }
@@ -211,11 +226,106 @@ pub async fn update(
     if !enabled || new_hash.is_some() {
         session::delete_for_user(&mut tx, user.id).await?;
     }
+    let who = Who::actor(actor);
+    audit::record(
+        &mut tx,
+        &update_events(&who, &user, &updated, new_hash.is_some()),
+    )
+    .await?;
     tx.commit().await?;
     // Disabling refuses the user's tokens; any change shows in what a token proves.
     cache.changed(db).await;
     tracing::info!(user = %updated.login_name, enabled, admin = is_admin, by = actor.name(), "user updated");
     Ok(updated)
+}
+
+/// Why a user's own password change was refused, besides the rules'.
+pub const WRONG_CURRENT_PASSWORD: &str = "The current password is not correct.";
+
+/// A signed-in user changes their own password: the current one must be
+/// right, the new one must meet the policy. Every other session of theirs
+/// ends (`keep_session` is the one the change was made from). A token can
+/// never do it ([`Actor::require_password_proof`]). `Ok(false)`: the current
+/// password was wrong, nothing changed.
+pub async fn change_own_password(
+    db: &Db,
+    hasher: &password::Hasher,
+    caller: &Caller,
+    current: SecretString,
+    new: SecretString,
+    keep_session: Option<&str>,
+) -> Result<bool, ServiceError> {
+    let actor = Actor::from(caller.clone());
+    actor.require_password_proof()?;
+    password::check_policy(&new)
+        .map_err(|_| ServiceError::invalid("new_password", password::policy_message()))?;
+    let user = &caller.user;
+    let stored = repo::find_credentials(db, &user.login_name.to_lowercase())
+        .await?
+        .filter(|(id, _)| *id == user.id)
+        .map(|(_, hash)| hash);
+    match hasher.verify(current, stored).await {
+        Ok(true) => {}
+        Ok(false) => return Ok(false),
+        Err(password::Busy) => {
+            return Err(ServiceError::Busy(
+                "The server is busy checking other passwords. Please try again shortly.".into(),
+            ))
+        }
+    }
+    let hash = password::hash(new).await?;
+    let mut tx = db.begin_write().await?;
+    repo::set_password(&mut tx, user.id, &hash).await?;
+    session::delete_others(&mut tx, user.id, keep_session).await?;
+    let who = Who::actor(&actor);
+    let event = Event::new(&who, Action::PasswordChanged)
+        .user(&user.login_name, Some(user.id))
+        .details(json!({ "by": "self", "other_sessions": "ended" }));
+    audit::record(&mut tx, &[event]).await?;
+    tx.commit().await?;
+    tracing::info!(user = %user.login_name, "password changed by its owner");
+    Ok(true)
+}
+
+/// What an update changed, as events: `user.enabled`, `user.disabled` and
+/// `user.password_changed` each on their own, `user.updated` for the other
+/// fields (named, never their secret values).
+fn update_events<'a>(who: &'a Who, before: &User, after: &User, password: bool) -> Vec<Event<'a>> {
+    let about = |action| Event::new(who, action).user(&after.login_name, Some(after.id));
+    let mut events = Vec::new();
+    if after.enabled != before.enabled {
+        events.push(about(if after.enabled {
+            Action::UserEnabled
+        } else {
+            Action::UserDisabled
+        }));
+    }
+    if password {
+        events.push(about(Action::PasswordChanged));
+    }
+    let mut changed = Vec::new();
+    if after.display_name != before.display_name {
+        changed.push("display_name");
+    }
+    if after.email != before.email {
+        changed.push("email");
+    }
+    if after.email_me != before.email_me {
+        changed.push("email_me");
+    }
+    if after.checkin_aliases != before.checkin_aliases {
+        changed.push("checkin_aliases");
+    }
+    if after.is_admin != before.is_admin {
+        changed.push("admin");
+    }
+    if !changed.is_empty() {
+        events.push(about(Action::UserUpdated).details(json!({
+            "changed": changed,
+            "admin": after.is_admin,
+        })));
+    }
+    events
 }
 
 /// Deletes a disabled user for good: the row stays, marked deleted, so a new user
@@ -245,7 +355,12 @@ pub async fn delete(
     }
     session::delete_for_user(&mut tx, user.id).await?;
     let now = now_millis();
-    let revoked = tokens_repo::revoke_for_deleted_user(&mut tx, user.id, actor.name(), now).await?;
+    let who = Who::actor(actor);
+    let revoked = tokens_repo::revoke_for_deleted_user(&mut tx, user.id, now, &who).await?;
+    let event = Event::new(&who, Action::UserDeleted)
+        .user(&user.login_name, Some(user.id))
+        .details(json!({ "tokens_revoked": revoked }));
+    audit::record(&mut tx, &[event]).await?;
     tx.commit().await?;
     cache.changed(db).await;
     tracing::info!(user = %user.login_name, by = actor.name(), revoked_tokens = revoked, "user deleted");
@@ -269,32 +384,60 @@ pub enum LoginError {
 /// Checks a sign-in. Every path (unknown user, user without a password,
 /// disabled user, wrong password, invalid login name) runs exactly one argon2
 /// verification through `hasher`, so the time taken does not tell them apart.
+/// A refusal is recorded as `auth.sign_in_failed`, by the name as typed,
+/// with `method` and `origin`.
 pub async fn authenticate(
     db: &Db,
     hasher: &password::Hasher,
     login: &str,
     pass: SecretString,
+    method: AuthMethod,
+    origin: &Origin,
 ) -> Result<User, LoginError> {
+    let result = check_password(db, hasher, login, pass).await;
+    if let Err((e @ (LoginError::Invalid | LoginError::Disabled), user_id)) = &result {
+        let who = Who::named(login, method, origin.clone());
+        let reason = match e {
+            LoginError::Disabled => "account disabled",
+            _ => "invalid credentials",
+        };
+        let event = Event::new(&who, Action::SignInFailed)
+            .user(&who.actor, *user_id)
+            .details(json!({ "reason": reason }));
+        if let Err(e) = audit::record_alone(db, event).await {
+            tracing::warn!(error = %e, "could not record a failed sign-in");
+        }
+    }
+    result.map_err(|(e, _)| e)
+}
+
+/// [`authenticate`] without the record: a refusal carries the id of the
+/// user it names, when there is one.
+async fn check_password(
+    db: &Db,
+    hasher: &password::Hasher,
+    login: &str,
+    pass: SecretString,
+) -> Result<User, (LoginError, Option<i64>)> {
+    let service = |e: sqlx::Error| (LoginError::Service(e.into()), None);
     let lower = LoginName::parse(login).ok().map(|n| n.lower());
     let creds = match &lower {
-        Some(l) => repo::find_credentials(db, l)
-            .await
-            .map_err(ServiceError::from)?,
+        Some(l) => repo::find_credentials(db, l).await.map_err(service)?,
         None => None,
     };
     let id = creds.as_ref().map(|(id, _)| *id);
     match hasher.verify(pass, creds.map(|(_, h)| h)).await {
         Ok(true) => {}
-        Ok(false) => return Err(LoginError::Invalid),
-        Err(password::Busy) => return Err(LoginError::Busy),
+        Ok(false) => return Err((LoginError::Invalid, id)),
+        Err(password::Busy) => return Err((LoginError::Busy, None)),
     }
     let user = match id {
-        Some(id) => repo::find_by_id(db, id).await.map_err(ServiceError::from)?,
+        Some(id) => repo::find_by_id(db, id).await.map_err(service)?,
         None => None,
     }
-    .ok_or(LoginError::Invalid)?;
+    .ok_or((LoginError::Invalid, id))?;
     if !user.enabled {
-        return Err(LoginError::Disabled);
+        return Err((LoginError::Disabled, Some(user.id)));
     }
     Ok(user)
 }

@@ -10,7 +10,7 @@
 pub mod grams;
 mod plan;
 mod sql;
-mod term;
+pub mod term;
 
 pub use sql::{state_condition, When};
 pub use term::{SearchTerm, SEARCH_MAX};

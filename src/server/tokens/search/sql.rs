@@ -3,9 +3,10 @@
 //! SQLite and PostgreSQL is behind one dispatch, [`DialectSql`].
 
 use super::grams::{self, BLOCK_SIZE};
+use super::term::{fts_phrase, like_pattern};
 use super::Cursor;
 use crate::model::TokenFilter;
-use crate::server::db::{Db, Dialect};
+use crate::server::db::{Binds, Db, Dialect};
 use crate::server::tokens::COLUMNS;
 use sqlx::Any;
 
@@ -18,11 +19,6 @@ pub enum Candidates {
     Index,
 }
 
-enum Arg {
-    Int(i64),
-    Text(String),
-}
-
 /// When a statement judges states: its time (expiry), and optionally only
 /// the active tokens expiring by `horizon`.
 #[derive(Clone, Copy, Debug)]
@@ -33,35 +29,27 @@ pub struct When {
 
 /// Parameters in the order of their `$N` placeholders, and when the
 /// statement's states are judged.
-pub(super) struct Args(Vec<Arg>, When);
+pub(super) struct Args(Binds, When);
 
 impl Args {
     pub(super) fn at(when: When) -> Self {
-        Args(Vec::new(), when)
+        Args(Binds::default(), when)
     }
 
     /// Binds a value and returns its placeholder.
     fn int(&mut self, v: i64) -> String {
-        self.0.push(Arg::Int(v));
-        format!("${}", self.0.len())
+        self.0.int(v)
     }
 
     fn text(&mut self, v: impl Into<String>) -> String {
-        self.0.push(Arg::Text(v.into()));
-        format!("${}", self.0.len())
+        self.0.text(v)
     }
 
     pub(super) fn bind<'q, O>(
         self,
-        mut query: sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments>,
+        query: sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments>,
     ) -> sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments> {
-        for arg in self.0 {
-            query = match arg {
-                Arg::Int(i) => query.bind(i),
-                Arg::Text(s) => query.bind(s),
-            };
-        }
-        query
+        self.0.bind(query)
     }
 }
 
@@ -96,20 +84,6 @@ struct Postgres;
 /// walk every active row and probe the index once per row (seconds at 1M).
 const FTS_JOIN: &str =
     "access_tokens_fts CROSS JOIN access_tokens ON access_tokens.id = access_tokens_fts.rowid";
-
-/// A quoted FTS5 phrase, which FTS5 reads literally.
-fn fts_phrase(q: &str) -> String {
-    format!("\"{}\"", q.replace('"', "\"\""))
-}
-
-/// LIKE pattern for a substring, with %, _ and \ matching literally.
-fn like_pattern(q: &str) -> String {
-    let escaped = q
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
 
 impl DialectSql for Sqlite {
     fn contains(&self, column: &str, param: &str) -> String {

@@ -34,6 +34,20 @@ impl SearchTerm {
     }
 }
 
+/// A quoted FTS5 phrase, which FTS5 reads literally.
+pub fn fts_phrase(q: &str) -> String {
+    format!("\"{}\"", q.replace('"', "\"\""))
+}
+
+/// LIKE pattern for a substring, with %, _ and \\ matching literally.
+pub fn like_pattern(q: &str) -> String {
+    let escaped = q
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
