@@ -10,10 +10,14 @@ CARGO_LEPTOS_VERSION := 0.3.10
 # wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version = "\(.*\)"/\1/p;}' Cargo.lock)
 BINARYEN_VERSION := 132.0.0
+# The OpenAPI checks' tools (PyPI), in a venv of their own.
+SCHEMATHESIS_VERSION := 4.32.5
+OPENAPI_SPEC_VALIDATOR_VERSION := 0.9.0
+OPENAPI_VENV := .venv/openapi
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 BIN := $(abspath $(TARGET_DIR)/release/tollgate)
 
-.PHONY: all tools proxy-deps build run watch test lint unit e2e e2e-deps csr-check fmt clean fuzz bench bench-tools bench-load bench-search
+.PHONY: all tools proxy-deps openapi-deps openapi build run watch test lint unit e2e e2e-deps csr-check fmt clean fuzz bench bench-tools bench-load bench-search
 
 all: build
 
@@ -46,6 +50,16 @@ proxy-deps:
 	@command -v promtool >/dev/null \
 	  || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; }
 
+# Schemathesis and openapi-spec-validator, pinned, in $(OPENAPI_VENV).
+openapi-deps:
+	@$(OPENAPI_VENV)/bin/schemathesis --version 2>/dev/null | grep -q '$(SCHEMATHESIS_VERSION)' \
+	  && $(OPENAPI_VENV)/bin/pip show openapi-spec-validator 2>/dev/null | grep -qx 'Version: $(OPENAPI_SPEC_VALIDATOR_VERSION)' \
+	  || { python3 -m venv $(OPENAPI_VENV) 2>/dev/null \
+	         || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv \
+	              && python3 -m venv $(OPENAPI_VENV); }; \
+	       $(OPENAPI_VENV)/bin/pip install -q schemathesis==$(SCHEMATHESIS_VERSION) \
+	         openapi-spec-validator==$(OPENAPI_SPEC_VALIDATOR_VERSION); }
+
 ## ---- build and run ----------------------------------------------------------
 
 # The release binary, with its WASM, JS, CSS and public files embedded.
@@ -68,7 +82,7 @@ watch: tools
 
 ## ---- checks ------------------------------------------------------------------
 
-test: tools lint unit csr-check e2e
+test: tools lint unit csr-check e2e openapi
 
 fmt:
 	cargo fmt --all
@@ -115,6 +129,12 @@ bench-search: build
 # The long fuzz run: 25,000 random cases per property, 100,000 in all.
 fuzz:
 	PROPTEST_CASES=25000 TOLLGATE_FUZZ_RANDOM=1 cargo test --release --features ssr --test integration fuzz -- --nocapture
+
+# The OpenAPI document (/go/api/openapi.json) against the live release binary:
+# validated, then Schemathesis on SQLite and on PostgreSQL (scripts/schemathesis.sh).
+openapi: build openapi-deps
+	TOLLGATE_BIN=$(BIN) scripts/schemathesis.sh sqlite
+	TOLLGATE_BIN=$(BIN) scripts/schemathesis.sh postgres
 
 e2e-deps:
 	@command -v chromium >/dev/null \

@@ -240,6 +240,7 @@ pub const AUDIT_PAGE_SIZE: i64 = 50;
 
 /// Which tokens a list shows. GoCD's `filter` query parameter.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum TokenFilter {
     #[default]

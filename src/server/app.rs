@@ -30,6 +30,25 @@ fn page_routes() -> Vec<AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
+/// The routes beside the API that the OpenAPI document describes: health
+/// checks, forward-auth and introspection.
+fn service_routes() -> rest::Routes {
+    rest::Routes::default()
+        .any_accept("/healthz", get(health::live))
+        .any_accept("/readyz", get(health::ready))
+        .any_accept(VERIFY_PATH, any(gate::verify))
+        .any_accept(INTROSPECT_PATH, post(gate::introspect))
+}
+
+/// Every path the router serves that the OpenAPI document must describe
+/// (all but the pages, sign-in and static files), as the router is built
+/// from them.
+pub fn documented_paths() -> Vec<rest::ServedPath> {
+    let mut paths = rest::routes().paths().to_vec();
+    paths.extend_from_slice(service_routes().paths());
+    paths
+}
+
 pub fn build_router(state: AppState) -> Router {
     let routes = page_routes();
     let pages = Router::new()
@@ -49,11 +68,8 @@ pub fn build_router(state: AppState) -> Router {
 
     let router = Router::new()
         .route("/", get(|| async { Redirect::to(HOME_PATH) }))
-        .route("/healthz", get(health::live))
-        .route("/readyz", get(health::ready))
-        .merge(rest::router())
-        .route(VERIFY_PATH, any(gate::verify))
-        .route(INTROSPECT_PATH, post(gate::introspect))
+        .merge(rest::router(rest::routes()))
+        .merge(service_routes().into_router())
         .merge(web)
         .fallback(assets::serve)
         .layer(from_fn_with_state(state.clone(), guard::guard))

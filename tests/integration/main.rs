@@ -18,6 +18,7 @@ mod leaks;
 mod lifecycle;
 mod metrics;
 mod notify;
+mod openapi;
 mod passwords;
 mod proxies;
 mod scale_out;

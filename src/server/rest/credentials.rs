@@ -15,8 +15,11 @@ use serde_json::json;
 /// Most strings one report may carry.
 pub const REPORT_MAX: usize = 1000;
 
-#[derive(Deserialize)]
+/// Tokens found where they should not be.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = LeakReport, examples(json!({"credentials": ["tgp_0123456789abcdefghijklmnopqrst0a1b2c"]})))]
 pub struct Report {
+    #[schema(min_items = 1, max_items = 1000)]
     credentials: Vec<String>,
 }
 

@@ -31,11 +31,21 @@ pub async fn index(
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = CreateScopeRequest, examples(json!({"name": "grafana", "description": "Grafana dashboards"})))]
 pub struct CreateBody {
+    /// Lower-case letters, digits, `_`, `.` and `-`, starting with a letter
+    /// or digit; not a built-in scope (`api`, `read_api`, `introspect`).
     #[serde(default)]
+    #[schema(
+        required = true,
+        nullable = false,
+        pattern = "^[a-z0-9][a-z0-9_.-]{0,62}$"
+    )]
     name: Option<String>,
+    /// Required, at most 1024 characters.
     #[serde(default)]
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 1024)]
     description: Option<String>,
 }
 

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 const DOC: &str = "https://api.gocd.org/current/#access-tokens";
-const BASE: &str = "/go/api/current_user/access_tokens";
+pub const BASE: &str = "/go/api/current_user/access_tokens";
 /// Where the admin route serves everyone's tokens (see `admin_tokens`).
 pub const ADMIN_BASE: &str = "/go/api/admin/access_tokens";
 
@@ -200,14 +200,31 @@ pub fn token_response(
 /// "allowed_cidrs": [...]}`; a missing or null description is blank; without
 /// the others the token opens the API (`api`) from anywhere, as GoCD's, and
 /// expires as the policy says (never, without a maximum).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(
+    as = CreateAccessTokenRequest,
+    examples(
+        json!({"description": "ci bot"}),
+        json!({"description": "dashboards", "scopes": ["read_api"], "expires_at": "2030-01-31T00:00:00Z", "allowed_cidrs": ["127.0.0.0/8", "::1"]})
+    )
+)]
 pub struct CreateBody {
+    /// What the token is for: required (blank is refused with 422), at most
+    /// 1024 characters.
     #[serde(default)]
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 1024)]
     description: Option<String>,
+    /// What it opens (tollgate's): `api` (the default), `read_api`,
+    /// `introspect`, `NAME` or `NAME:read` of a service scope; at most 64.
     #[serde(default)]
     scopes: Option<Vec<String>>,
+    /// When it stops working (tollgate's), ISO-8601 UTC; by default never,
+    /// or the server's maximum lifetime.
     #[serde(default)]
+    #[schema(format = DateTime)]
     expires_at: Option<String>,
+    /// Networks it may be used from (tollgate's): CIDRs or addresses, at
+    /// most 20; by default anywhere.
     #[serde(default)]
     allowed_cidrs: Option<Vec<String>>,
 }
@@ -306,8 +323,11 @@ fn unsaved_json(base: &str, caller: &Caller, body: CreateBody) -> Value {
 }
 
 /// `{"revoke_cause": "..."}`, optional; a blank body is `{}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = RevokeAccessTokenRequest, examples(json!({"revoke_cause": "no longer used"})))]
 pub struct RevokeBody {
+    /// Why, at most 1024 characters.
+    #[schema(max_length = 1024)]
     pub revoke_cause: Option<String>,
 }
 

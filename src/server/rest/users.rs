@@ -62,9 +62,15 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(
+    as = CreateUserRequest,
+    examples(json!({"login_name": "alice", "email": "alice@example.com", "password": "s3cret-passw0rd", "admin": false}))
+)]
 pub struct CreateUser {
+    /// Letters, digits and `._@-`; unique, case-insensitively.
     #[serde(default)]
+    #[schema(required = true, min_length = 1, max_length = 64)]
     login_name: String,
     display_name: Option<String>,
     email: Option<String>,
@@ -74,6 +80,7 @@ pub struct CreateUser {
     checkin_aliases: Vec<String>,
     /// tollgate's addition: without it the user cannot sign in until one is set.
     password: Option<String>,
+    /// tollgate's addition (`is_admin` too).
     #[serde(default, alias = "is_admin")]
     admin: bool,
     #[serde(default = "yes")]
@@ -100,7 +107,9 @@ pub async fn create(
     Ok(Json(user_json(&base_url(&state, &headers), &user)))
 }
 
-#[derive(Deserialize)]
+/// The fields to change; the others stay as they are.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = PatchUserRequest, examples(json!({"display_name": "Alice", "enabled": false})))]
 pub struct PatchUser {
     display_name: Option<String>,
     email: Option<String>,
