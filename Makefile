@@ -139,7 +139,8 @@ openapi: build openapi-deps
 e2e-deps:
 	@command -v chromium >/dev/null \
 	  || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
-	@test -d end2end/node_modules/@playwright/test \
+	@# npm ci again whenever a dev dependency is missing (axe came after Playwright).
+	@test -d end2end/node_modules/@playwright/test -a -d end2end/node_modules/@axe-core/playwright \
 	  || (cd end2end && npm ci --no-audit --no-fund)
 
 e2e: build e2e-deps

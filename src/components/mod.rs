@@ -1,5 +1,11 @@
 //! Pieces shared by pages: header, dialogs, flash messages, dates, copy button.
 
+mod focus;
+mod text;
+
+pub use focus::{focus_input, slash_focuses, trap_focus};
+pub use text::{ago_in_words, highlight_pieces, match_ranges, utc_text};
+
 use crate::api::{admin_revoke_token, current_user, revoke_token};
 use crate::model::{AppError, TokenView, UserView, LOGOUT_PATH, TOKEN_TEXT_MAX};
 use leptos::prelude::*;
@@ -13,8 +19,6 @@ pub fn provide_current_user() {
 }
 
 /// The header: brand, the Admin menu for admins, and the user menu.
-/// Menus open on hover or keyboard focus with CSS alone, so they work before
-/// the WASM has loaded.
 #[component]
 pub fn Header() -> impl IntoView {
     let user = expect_context::<CurrentUser>();
@@ -37,48 +41,127 @@ pub fn Header() -> impl IntoView {
 fn Menus(user: UserView) -> impl IntoView {
     let admin = user.is_admin.then(|| {
         view! {
-            <div class="menu" data-testid="admin-menu">
-                <button type="button" class="menu-button">"Admin"</button>
-                <div class="menu-items">
-                    <span class="menu-heading">"Security"</span>
-                    <a href="/go/admin/admin_access_tokens">"Access Tokens Management"</a>
-                    <a href="/go/admin/users">"Users"</a>
-                    <a href="/go/admin/scopes">"Scopes"</a>
-                    <a href="/go/admin/audit_log">"Audit Log"</a>
-                </div>
-            </div>
+            <Menu label="Admin".to_string() testid="admin-menu" id="admin-menu-items">
+                <span class="menu-heading">"Security"</span>
+                <a href="/go/admin/admin_access_tokens">"Access Tokens Management"</a>
+                <a href="/go/admin/users">"Users"</a>
+                <a href="/go/admin/scopes">"Scopes"</a>
+                <a href="/go/admin/audit_log">"Audit Log"</a>
+            </Menu>
         }
     });
     view! {
-        <nav class="menus">
+        <nav class="menus" aria-label="Main">
             {admin}
-            <div class="menu" data-testid="user-menu">
-                <button type="button" class="menu-button">{user.display_name.clone()}</button>
-                <div class="menu-items">
-                    <a href="/go/access_tokens">"Personal Access Tokens"</a>
-                    <a href="/go/account/password">"Change password"</a>
-                    <form method="post" action=LOGOUT_PATH>
-                        <button type="submit" class="link-button">"Logout"</button>
-                    </form>
-                </div>
-            </div>
+            <Menu label=user.display_name.clone() testid="user-menu" id="user-menu-items">
+                <a href="/go/access_tokens">"Personal Access Tokens"</a>
+                <a href="/go/account/password">"Change password"</a>
+                <form method="post" action=LOGOUT_PATH>
+                    <button type="submit" class="link-button">"Logout"</button>
+                </form>
+            </Menu>
         </nav>
     }
 }
 
-/// A modal dialog. Clicking outside does not close it (as in GoCD): only its
-/// own buttons do, so a half-typed description or an unseen token is not lost.
+/// A header menu: a button that shows and hides its links (a disclosure, so
+/// Enter, Space, a click or a tap open it), closed again by Esc (focus back
+/// on the button), by focus or a click leaving it, or by a second press. A
+/// mouse also opens it by hovering (CSS), and before the WASM has loaded it
+/// opens on focus (CSS), so it works from the first paint.
+#[component]
+fn Menu(
+    label: String,
+    testid: &'static str,
+    id: &'static str,
+    children: Children,
+) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let root = NodeRef::<leptos::html::Div>::new();
+    let button = NodeRef::<leptos::html::Button>::new();
+    #[cfg(any(feature = "hydrate", feature = "csr"))]
+    {
+        use wasm_bindgen::JsCast;
+        let outside = window_event_listener(leptos::ev::pointerdown, move |e| {
+            let target = e.target().and_then(|t| t.dyn_into::<web_sys::Node>().ok());
+            if let (Some(root), Some(target)) = (root.get_untracked(), target) {
+                if open.get_untracked() && !root.contains(Some(&target)) {
+                    open.set(false);
+                }
+            }
+        });
+        on_cleanup(move || outside.remove());
+    }
+    let on_keydown = move |e: leptos::ev::KeyboardEvent| {
+        if e.key() == "Escape" && open.get_untracked() {
+            e.prevent_default();
+            open.set(false);
+            #[cfg(any(feature = "hydrate", feature = "csr"))]
+            if let Some(b) = button.get_untracked() {
+                let _ = b.focus();
+            }
+        }
+    };
+    let on_focusout = move |e: leptos::ev::FocusEvent| {
+        #[cfg(any(feature = "hydrate", feature = "csr"))]
+        {
+            use wasm_bindgen::JsCast;
+            let to = e
+                .related_target()
+                .and_then(|t| t.dyn_into::<web_sys::Node>().ok());
+            let inside = match (root.get_untracked(), to) {
+                (Some(root), Some(to)) => root.contains(Some(&to)),
+                _ => false,
+            };
+            if !inside {
+                open.set(false);
+            }
+        }
+        #[cfg(not(any(feature = "hydrate", feature = "csr")))]
+        let _ = e;
+    };
+    view! {
+        <div class="menu" class:open=move || open.get() data-testid=testid node_ref=root
+            on:keydown=on_keydown on:focusout=on_focusout>
+            <button type="button" class="menu-button" node_ref=button
+                aria-expanded=move || open.get().to_string() aria-controls=id
+                on:click=move |_| open.update(|o| *o = !*o)>
+                {label}
+            </button>
+            <div class="menu-items" id=id>{children()}</div>
+        </div>
+    }
+}
+
+/// A modal dialog, named by its title. Focus moves into it and stays there
+/// (Tab and Shift-Tab cycle), Esc closes it, and on close focus returns to
+/// the control that opened it. Clicking outside does not close it (as in
+/// GoCD): a half-typed description or an unseen token is not lost.
 #[component]
 pub fn Modal(
     title: &'static str,
     #[prop(into)] on_close: Callback<()>,
     children: Children,
 ) -> impl IntoView {
+    let title_id = format!(
+        "dialog-title-{}",
+        title
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            })
+            .collect::<String>()
+    );
+    let labelled_by = title_id.clone();
+    let dialog = NodeRef::<leptos::html::Div>::new();
+    trap_focus(dialog, on_close);
     view! {
         <div class="modal-backdrop">
-            <div class="modal" role="dialog" aria-modal="true" aria-label=title>
+            <div class="modal" role="dialog" aria-modal="true" aria-labelledby=labelled_by node_ref=dialog>
                 <div class="modal-header">
-                    <h2>{title}</h2>
+                    <h2 id=title_id>{title}</h2>
                     <button type="button" class="close" aria-label="Close dialog" on:click=move |_| on_close.run(())>
                         "×"
                     </button>
@@ -131,17 +214,48 @@ pub fn ErrorText(error: AppError) -> impl IntoView {
     }
 }
 
-/// A UTC time (ISO-8601) shown in the viewer's local time once the page is
-/// interactive; the server renders the UTC text, which hydration then replaces.
+/// When something happened: "3 minutes ago", with the exact local time on
+/// hover (`title`) and on keyboard focus (the text swaps to it while
+/// focused). The server renders the UTC time, which hydration then replaces;
+/// the words stay current while the page is open.
 #[component]
 pub fn LocalTime(iso: String) -> impl IntoView {
-    let text = RwSignal::new(iso.clone());
+    let utc = utc_text(&iso);
+    let relative = RwSignal::new(utc.clone());
+    let exact = RwSignal::new(utc);
+    let focused = RwSignal::new(false);
     #[cfg(any(feature = "hydrate", feature = "csr"))]
     {
         let iso = iso.clone();
-        Effect::new(move |_| text.set(local_time(&iso)));
+        let now = clock();
+        Effect::new(move |_| {
+            let when = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&iso)).get_time();
+            if !when.is_nan() {
+                exact.set(local_time(&iso));
+                relative.set(ago_in_words(now.get() - when));
+            }
+        });
     }
-    view! { <time datetime=iso>{move || text.get()}</time> }
+    view! {
+        <time class="when" datetime=iso title=move || exact.get() tabindex="0"
+            on:focus=move |_| focused.set(true) on:blur=move |_| focused.set(false)>
+            {move || if focused.get() { exact.get() } else { relative.get() }}
+        </time>
+    }
+}
+
+/// The time now, in ms, updated every 30 seconds: one clock for the page.
+#[cfg(any(feature = "hydrate", feature = "csr"))]
+fn clock() -> ArcReadSignal<f64> {
+    thread_local! {
+        static NOW: ArcRwSignal<f64> = {
+            let now = ArcRwSignal::new(js_sys::Date::now());
+            let tick = now.clone();
+            set_interval(move || tick.set(js_sys::Date::now()), std::time::Duration::from_secs(30));
+            now
+        };
+    }
+    NOW.with(|n| n.read_only())
 }
 
 #[cfg(any(feature = "hydrate", feature = "csr"))]
@@ -155,6 +269,23 @@ fn local_time(iso: &str) -> String {
     let _ = js_sys::Reflect::set(&options, &"dateStyle".into(), &"medium".into());
     let _ = js_sys::Reflect::set(&options, &"timeStyle".into(), &"short".into());
     date.to_locale_string("default", &options).into()
+}
+
+/// `text` with each occurrence of `query` (case-insensitive) in `<mark>`.
+/// Built as text nodes and elements, never as markup: user data stays text.
+#[component]
+pub fn Highlight(#[prop(into)] text: String, #[prop(into)] query: String) -> impl IntoView {
+    highlight_pieces(&text, &query)
+        .into_iter()
+        .map(|(piece, hit)| {
+            let piece = piece.to_string();
+            if hit {
+                view! { <mark>{piece}</mark> }.into_any()
+            } else {
+                piece.into_any()
+            }
+        })
+        .collect_view()
 }
 
 /// Copies `text` with the Clipboard API and says whether it worked.
@@ -261,29 +392,33 @@ pub fn ScopeChips(scopes: Vec<String>) -> impl IntoView {
 }
 
 /// When a token expires: "Expires in 12 days" or "Expired 3 days ago" (the
-/// exact local time on hover), or "Never". The server renders the UTC time,
-/// which hydration then replaces with words.
+/// exact local time on hover and on keyboard focus), or "Never". The server
+/// renders the UTC time, which hydration then replaces with words.
 #[component]
 pub fn Expiry(at: Option<String>) -> impl IntoView {
     let Some(at) = at else {
         return view! { <span class="muted expiry">"Never"</span> }.into_any();
     };
-    let text = RwSignal::new(at.clone());
-    let title = RwSignal::new(at.clone());
+    let utc = utc_text(&at);
+    let text = RwSignal::new(utc.clone());
+    let title = RwSignal::new(utc);
+    let focused = RwSignal::new(false);
     #[cfg(any(feature = "hydrate", feature = "csr"))]
     {
         let at = at.clone();
+        let now = clock();
         Effect::new(move |_| {
             let when = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&at)).get_time();
             if !when.is_nan() {
-                text.set(crate::model::expiry_in_words(when - js_sys::Date::now()));
+                text.set(crate::model::expiry_in_words(when - now.get()));
                 title.set(local_time(&at));
             }
         });
     }
     view! {
-        <time class="expiry" datetime=at title=move || title.get() data-testid="expiry">
-            {move || text.get()}
+        <time class="expiry" datetime=at title=move || title.get() tabindex="0" data-testid="expiry"
+            on:focus=move |_| focused.set(true) on:blur=move |_| focused.set(false)>
+            {move || if focused.get() { title.get() } else { text.get() }}
         </time>
     }
     .into_any()
@@ -292,13 +427,20 @@ pub fn Expiry(at: Option<String>) -> impl IntoView {
 /// A new token's secret, shown this one time (Generate and Regenerate).
 #[component]
 pub fn NewTokenBody(created: crate::model::CreatedToken) -> impl IntoView {
+    // The form that had focus is gone: focus (and so select) the token.
+    let field = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if field.get().is_some() {
+            focus_input(field);
+        }
+    });
     view! {
         <p class="warning" role="status">
             <strong>"Make sure you copy the token now. It will not be shown again."</strong>
         </p>
         <label for="new-token">"Your new token"</label>
         <div class="token-box">
-            <input id="new-token" type="text" readonly value=created.secret.clone()
+            <input id="new-token" type="text" readonly value=created.secret.clone() node_ref=field
                 data-testid="new-token" on:focus=move |ev| select_target(&ev) />
             <CopyButton text=created.secret.clone() />
         </div>
@@ -376,34 +518,46 @@ pub fn details_text(details: &serde_json::Value) -> String {
 
 /// Audit events, newest first: when, who and how, what, about whom, from
 /// where. A token id opens that token's story when `on_token` is given.
+/// `query`, the search they were found by, is marked in them.
 #[component]
 pub fn AuditEvents(
     first: Vec<crate::model::AuditEventView>,
     more: RwSignal<Vec<crate::model::AuditEventView>>,
     #[prop(optional, into)] on_token: Option<Callback<i64>>,
+    #[prop(optional, into)] query: String,
 ) -> impl IntoView {
+    let query: std::sync::Arc<str> = query.into();
     let row = move |e: crate::model::AuditEventView| {
-        let token = e.target_token_id.map(|id| match on_token {
-            Some(open) => view! {
-                <button type="button" class="link" data-testid="token-story"
-                    on:click=move |_| open.run(id)>{format!("token #{id}")}</button>
+        let q = query.to_string();
+        let mark = move |text: String| view! { <Highlight text query=q.clone() /> };
+        let token = e.target_token_id.map(|id| {
+            let label = mark(format!("token #{id}"));
+            match on_token {
+                Some(open) => view! {
+                    <button type="button" class="link" data-testid="token-story"
+                        on:click=move |_| open.run(id)>{label}</button>
+                }
+                .into_any(),
+                None => view! { <span>{label}</span> }.into_any(),
             }
-            .into_any(),
-            None => view! { <span>{format!("token #{id}")}</span> }.into_any(),
         });
         let action = e.action.clone();
         view! {
             <tr data-event-id=e.id data-action=action>
-                <td><LocalTime iso=e.at /></td>
-                <td><div class="who"><span>{e.actor}</span><span class="badge method">{e.actor_method}</span></div></td>
-                <td><code>{e.action}</code></td>
-                <td><div class="who"><span>{e.target_user}</span>{token}</div></td>
-                <td>{e.client_ip}</td>
-                <td class="description" title=e.user_agent.unwrap_or_default()>{details_text(&e.details)}</td>
+                <td data-label="When"><LocalTime iso=e.at /></td>
+                <td data-label="Actor">
+                    <div class="who"><span>{mark(e.actor)}</span><span class="badge method">{e.actor_method}</span></div>
+                </td>
+                <td data-label="Action"><code>{mark(e.action)}</code></td>
+                <td data-label="About"><div class="who"><span>{e.target_user.map(&mark)}</span>{token}</div></td>
+                <td data-label="From"><span>{e.client_ip.map(&mark)}</span></td>
+                <td data-label="Details" class="description" title=e.user_agent.unwrap_or_default()>
+                    <span>{mark(details_text(&e.details))}</span>
+                </td>
             </tr>
         }
     };
-    let first_rows = first.into_iter().map(row).collect_view();
+    let first_rows = first.into_iter().map(row.clone()).collect_view();
     view! {
         <table class="tokens audit" data-testid="audit-events">
             <thead>

@@ -4,8 +4,8 @@
 use super::urlencode;
 use crate::api::{admin_list_tokens, token_policy};
 use crate::components::{
-    ErrorText, Expiry, Flash, FlashKind, FlashMessage, LastUsed, LocalTime, RevokeDialog,
-    ScopeChips, TokenDetails,
+    focus_input, slash_focuses, ErrorText, Expiry, Flash, FlashKind, FlashMessage, Highlight,
+    LastUsed, LocalTime, RevokeDialog, ScopeChips, TokenDetails,
 };
 use crate::model::{AdminTokenPage, AppError, TokenFilter, TokenView, COUNT_CAP};
 use leptos::prelude::*;
@@ -86,6 +86,16 @@ pub fn AdminTokensPage() -> impl IntoView {
         debounce.set_value(handle);
     };
     let choose_tab = move |f: TokenFilter| set_url.run((typed.get_untracked(), f));
+    let search = NodeRef::<leptos::html::Input>::new();
+    slash_focuses(search);
+    let clear_search = Callback::new(move |()| {
+        if let Some(h) = debounce.get_value() {
+            h.clear();
+        }
+        typed.set(String::new());
+        set_url.run((String::new(), filter.get_untracked()));
+        focus_input(search);
+    });
 
     let load_more = move |_| {
         let Some(cursor) = next.get_untracked() else {
@@ -114,8 +124,12 @@ pub fn AdminTokensPage() -> impl IntoView {
         <Title text="Access Tokens Management - tollgate" />
         <div class="page-title">
             <h1>"Access Tokens Management"</h1>
-            <input type="search" class="search" placeholder="Search description, user or scope" aria-label="Search tokens"
-                maxlength="256" prop:value=move || typed.get() on:input=on_input />
+            <div class="search-box">
+                <input type="search" class="search" placeholder="Search description, user or scope" aria-label="Search tokens"
+                    aria-keyshortcuts="/" maxlength="256" node_ref=search
+                    prop:value=move || typed.get() on:input=on_input />
+                <kbd class="shortcut" aria-hidden="true" title="Press / to search">"/"</kbd>
+            </div>
         </div>
         <Flash message=flash />
         <Transition fallback=|| ()>
@@ -141,7 +155,7 @@ pub fn AdminTokensPage() -> impl IntoView {
                         more_error.set(None);
                         let counts = counts.unwrap_or_default();
                         let f = current.0;
-                        let searching = !current.1.trim().is_empty();
+                        let query = current.1.clone();
                         let tab = move |which: TokenFilter, label: &'static str, n: i64, testid: &'static str| view! {
                             <button type="button" role="tab" aria-selected=(f == which).to_string()
                                 on:click=move |_| choose_tab(which)>
@@ -154,7 +168,7 @@ pub fn AdminTokensPage() -> impl IntoView {
                                 {tab(TokenFilter::Expired, "Expired Tokens", counts.expired, "expired-count")}
                                 {tab(TokenFilter::Revoked, "Revoked Tokens", counts.revoked, "revoked-count")}
                             </div>
-                            <AdminTable filter=f first=tokens more revoking searching />
+                            <AdminTable filter=f first=tokens more revoking query clear_search />
                         }.into_any()
                     }
                     Err(e) => view! {
@@ -212,42 +226,56 @@ fn AdminTable(
     first: Vec<TokenView>,
     more: RwSignal<Vec<TokenView>>,
     revoking: RwSignal<Option<TokenView>>,
-    searching: bool,
+    /// The search these tokens were found by: marked in them.
+    query: String,
+    clear_search: Callback<()>,
 ) -> impl IntoView {
     let revoked_tab = filter == TokenFilter::Revoked;
+    let searching = !query.trim().is_empty();
     if first.is_empty() {
         let state = match filter {
             TokenFilter::Revoked => "revoked",
             TokenFilter::Expired => "expired",
             _ => "active",
         };
-        let text = if searching {
-            format!("There are no {state} tokens matching your search query.")
-        } else {
-            format!("There are no {state} tokens.")
-        };
-        return view! { <p class="empty">{text}</p> }.into_any();
+        if searching {
+            return view! {
+                <div class="empty">
+                    <p>{format!("There are no {state} tokens matching your search query.")}</p>
+                    <button type="button" class="secondary" on:click=move |_| clear_search.run(())>"Clear search"</button>
+                </div>
+            }
+            .into_any();
+        }
+        return view! { <p class="empty">{format!("There are no {state} tokens.")}</p> }.into_any();
     }
+    let query: std::sync::Arc<str> = query.into();
     let row = move |t: TokenView| {
         let for_dialog = t.clone();
         let deleted = t.revoked_because_user_deleted;
         let details = t.clone();
         view! {
             <tr data-token-id=t.id>
-                <td>{t.username}{deleted.then(|| view! { " " <span class="badge">"user deleted"</span> })}</td>
-                <td class="description">{t.description}<ScopeChips scopes=t.scopes /><TokenDetails token=details /></td>
-                <td><LocalTime iso=t.created_at /></td>
-                <td><LastUsed at=t.last_used_at /></td>
+                <td data-label="Created By">
+                    <Highlight text=t.username query=query.to_string() />
+                    {deleted.then(|| view! { " " <span class="badge">"user deleted"</span> })}
+                </td>
+                <td data-label="Description" class="description">
+                    <Highlight text=t.description query=query.to_string() />
+                    <ScopeChips scopes=t.scopes /><TokenDetails token=details />
+                </td>
+                <td data-label="Created At"><LocalTime iso=t.created_at /></td>
+                <td data-label="Last Used"><LastUsed at=t.last_used_at /></td>
                 {if revoked_tab {
                     view! {
-                        <td>{t.revoked_by}</td>
-                        <td>{t.revoked_at.map(|at| view! { <LocalTime iso=at /> })}</td>
-                        <td class="description">{t.revoke_cause}</td>
+                        <td data-label="Revoked By">{t.revoked_by}</td>
+                        <td data-label="Revoked At">{t.revoked_at.map(|at| view! { <LocalTime iso=at /> })}</td>
+                        <td data-label="Revoked Message" class="description">{t.revoke_cause}</td>
                     }.into_any()
                 } else {
                     view! {
-                        <td><Expiry at=t.expires_at /></td>
-                        <td class="actions">
+                        <td data-label="Expires"><Expiry at=t.expires_at /></td>
+                        <td data-label="" class="actions">
                             <button type="button" class="danger-outline"
                                 on:click=move |_| revoking.set(Some(for_dialog.clone()))>"Revoke"</button>
                         </td>
@@ -266,10 +294,13 @@ fn AdminTable(
         .into_any()
     } else {
         view! {
-            <tr><th>"Created By"</th><th>"Description"</th><th>"Created At"</th><th>"Last Used"</th><th>"Expires"</th><th></th></tr>
+            <tr>
+                <th>"Created By"</th><th>"Description"</th><th>"Created At"</th><th>"Last Used"</th><th>"Expires"</th>
+                <th><span class="visually-hidden">"Actions"</span></th>
+            </tr>
         }.into_any()
     };
-    let first_rows = first.into_iter().map(row).collect_view();
+    let first_rows = first.into_iter().map(row.clone()).collect_view();
     view! {
         <table class="tokens" data-testid=match filter {
             TokenFilter::Revoked => "revoked-tokens",

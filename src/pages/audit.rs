@@ -5,7 +5,7 @@
 
 use super::urlencode;
 use crate::api::admin_audit_events;
-use crate::components::{AuditEvents, ErrorText, LoadMore, Paging};
+use crate::components::{focus_input, slash_focuses, AuditEvents, ErrorText, LoadMore, Paging};
 use crate::model::{AppError, AuditEventView, AuditPage};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -109,6 +109,16 @@ pub fn AuditLogPage() -> impl IntoView {
         .ok();
         debounce.set_value(handle);
     };
+    let search = NodeRef::<leptos::html::Input>::new();
+    slash_focuses(search);
+    let clear_search = move |_| {
+        if let Some(h) = debounce.get_value() {
+            h.clear();
+        }
+        typed.set(String::new());
+        change(&|s: &mut Shown| s.q = String::new());
+        focus_input(search);
+    };
     let open_token = Callback::new(move |id: i64| {
         typed.set(String::new());
         go.run(Shown {
@@ -156,9 +166,12 @@ pub fn AuditLogPage() -> impl IntoView {
         <Title text="Audit Log - tollgate" />
         <div class="page-title">
             <h1>"Audit Log"</h1>
-            <input type="search" class="search" placeholder="Search actor, user, token id, action, address or details"
-                aria-label="Search the audit log" maxlength="256"
-                prop:value=move || typed.get() on:input=on_input />
+            <div class="search-box">
+                <input type="search" class="search" placeholder="Search actor, user, token id, action, address or details"
+                    aria-label="Search the audit log" aria-keyshortcuts="/" maxlength="256" node_ref=search
+                    prop:value=move || typed.get() on:input=on_input />
+                <kbd class="shortcut" aria-hidden="true" title="Press / to search">"/"</kbd>
+            </div>
         </div>
         <div class="filters">
             <label>"Action "
@@ -201,9 +214,18 @@ pub fn AuditLogPage() -> impl IntoView {
                             } else {
                                 "No events match."
                             };
-                            return view! { <p class="empty">{text}</p> }.into_any();
+                            let searched = !at.q.trim().is_empty();
+                            return view! {
+                                <div class="empty">
+                                    <p>{text}</p>
+                                    {searched.then(|| view! {
+                                        <button type="button" class="secondary" on:click=clear_search>"Clear search"</button>
+                                    })}
+                                </div>
+                            }
+                            .into_any();
                         }
-                        view! { <AuditEvents first=events more=paging.more on_token=open_token /> }.into_any()
+                        view! { <AuditEvents first=events more=paging.more on_token=open_token query=at.q /> }.into_any()
                     }
                     Err(e) => view! {
                         <ErrorText error=e />

@@ -78,16 +78,16 @@ pub fn ScopesPage() -> impl IntoView {
                     }.into_any(),
                     Ok(list) => view! {
                         <table class="tokens" data-testid="scopes">
-                            <thead><tr><th>"Name"</th><th>"Description"</th><th></th></tr></thead>
+                            <thead><tr><th>"Name"</th><th>"Description"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                             <tbody>
                                 {list.into_iter().map(|s| {
                                     let n = s.name.clone();
                                     let row = s.name.clone();
                                     view! {
                                         <tr data-scope=row>
-                                            <td><span class="chip">{s.name}</span></td>
-                                            <td class="description">{s.description}</td>
-                                            <td class="actions">
+                                            <td data-label="Name"><span class="chip">{s.name}</span></td>
+                                            <td data-label="Description" class="description">{s.description}</td>
+                                            <td data-label="" class="actions">
                                                 <button type="button" class="danger-outline"
                                                     on:click=move |_| { delete.dispatch(n.clone()); }>
                                                     "Delete"

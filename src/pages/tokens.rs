@@ -229,7 +229,10 @@ fn LiveTable(
     view! {
         <table class="tokens" data-testid=testid>
             <thead>
-                <tr><th>"Description"</th><th>"Created At"</th><th>"Last Used"</th><th>"Expires"</th><th></th></tr>
+                <tr>
+                    <th>"Description"</th><th>"Created At"</th><th>"Last Used"</th><th>"Expires"</th>
+                    <th><span class="visually-hidden">"Actions"</span></th>
+                </tr>
             </thead>
             <tbody>
                 {tokens.into_iter().map(|t| {
@@ -237,13 +240,13 @@ fn LiveTable(
                     let details = t.clone();
                     view! {
                         <tr data-token-id=t.id>
-                            <td class="description">
+                            <td data-label="Description" class="description">
                                 {t.description}<ScopeChips scopes=t.scopes /><TokenDetails token=details />
                             </td>
-                            <td><LocalTime iso=t.created_at /></td>
-                            <td><LastUsed at=t.last_used_at /></td>
-                            <td><Expiry at=t.expires_at /></td>
-                            <td class="actions">
+                            <td data-label="Created At"><LocalTime iso=t.created_at /></td>
+                            <td data-label="Last Used"><LastUsed at=t.last_used_at /></td>
+                            <td data-label="Expires"><Expiry at=t.expires_at /></td>
+                            <td data-label="" class="actions">
                                 <button type="button" class="secondary"
                                     on:click=move |_| rotating.set(Some(to_rotate.clone()))>
                                     "Regenerate"
@@ -281,14 +284,14 @@ fn RevokedTable(tokens: Vec<TokenView>, viewer: String) -> impl IntoView {
                     let details = t.clone();
                     view! {
                         <tr data-token-id=t.id>
-                            <td class="description">
+                            <td data-label="Description" class="description">
                                 {t.description}<ScopeChips scopes=t.scopes /><TokenDetails token=details />
                             </td>
-                            <td><LocalTime iso=t.created_at /></td>
-                            <td><LastUsed at=t.last_used_at /></td>
-                            <td>{by}</td>
-                            <td>{t.revoked_at.map(|at| view! { <LocalTime iso=at /> })}</td>
-                            <td class="description">{t.revoke_cause}</td>
+                            <td data-label="Created At"><LocalTime iso=t.created_at /></td>
+                            <td data-label="Last Used"><LastUsed at=t.last_used_at /></td>
+                            <td data-label="Revoked By">{by}</td>
+                            <td data-label="Revoked At">{t.revoked_at.map(|at| view! { <LocalTime iso=at /> })}</td>
+                            <td data-label="Revoked Message" class="description">{t.revoke_cause}</td>
                         </tr>
                     }
                 }).collect_view()}
