@@ -30,7 +30,16 @@ export default defineConfig({
       ],
     },
   },
-  projects: [{ name: "chromium", use: { browserName: "chromium" } }],
+  projects: [
+    { name: "chromium", use: { browserName: "chromium" }, testIgnore: /phone\.spec\.ts/ },
+    // The main journeys again on a phone (390 px wide, touch), and the
+    // phone-only checks; the rest is not run twice, to keep the suite short.
+    {
+      name: "phone",
+      use: { browserName: "chromium", viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
+      testMatch: /(login|tokens|phone)\.spec\.ts/,
+    },
+  ],
   webServer: {
     // A fresh database for every run.
     command: `rm -rf .tmp && mkdir -p .tmp && exec "${bin}" serve --addr 127.0.0.1:${port}`,

@@ -53,6 +53,35 @@ test("the admin searches as they type, on the server, without a reload", async (
 
   await page.getByLabel("Search tokens").fill(`${marker} nothing like it`);
   await expect(page.getByText("There are no active tokens matching your search query.")).toBeVisible();
+  // Clear search empties the box, keeps focus there and shows every token again.
+  await page.getByRole("button", { name: "Clear search" }).click();
+  await expect(page.getByLabel("Search tokens")).toHaveValue("");
+  await expect(page.getByLabel("Search tokens")).toBeFocused();
+  await expect(page).not.toHaveURL(/q=/);
+  await expect(page.getByTestId("active-tokens").locator("tbody tr").first()).toBeVisible();
+});
+
+test("matches are marked as text, and / jumps to the search box", async ({ page, request }) => {
+  const marker = `mrk${Date.now()}`;
+  const owner = await userWithTokens(request, `${marker}u`, [`<b>${marker.toUpperCase()}</b> and ${marker}`]);
+  await login(page, "admin", ADMIN_PASSWORD, "/go/admin/admin_access_tokens");
+  const search = page.getByLabel("Search tokens");
+  await expect(search).not.toBeFocused();
+  await page.keyboard.press("/");
+  await expect(search).toBeFocused();
+  // In the box, / is just a character.
+  await page.keyboard.type(`${marker}/`);
+  await expect(search).toHaveValue(`${marker}/`);
+  await search.fill(marker);
+  const row = page.getByTestId("active-tokens").getByRole("row", { name: new RegExp(marker) });
+  await expect(row).toHaveCount(1);
+  // Case-insensitive, in the description (twice) and in the user name; the
+  // description's markup stays text.
+  await expect(row.locator("td").nth(1).locator("mark")).toHaveText([marker.toUpperCase(), marker]);
+  await expect(row.locator("td").nth(1)).toContainText(`<b>${marker.toUpperCase()}</b> and ${marker}`);
+  await expect(row.locator("td b")).toHaveCount(0);
+  await expect(row.locator("td").first().locator("mark")).toHaveText([marker]);
+  await expect(row.locator("td").first()).toContainText(owner.name);
 });
 
 test("the admin revokes another user's token and that user sees it revoked", async ({ page, browser, request }) => {

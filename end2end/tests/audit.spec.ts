@@ -57,6 +57,8 @@ test("the admin searches the audit log as they type and filters it, with the que
   await expect(rows.last()).toContainText("token.created");
   await expect(rows.last()).toContainText(name);
   expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+  // The match is marked, whatever its case.
+  await expect(rows.first().locator("mark").first()).toHaveText(marker);
 
   // A family filter narrows it, and survives a reload with the search.
   await page.getByTestId("audit-family").selectOption("auth");
@@ -76,6 +78,18 @@ test("the admin searches the audit log as they type and filters it, with the que
   await expect(page.getByText("No events match.")).toBeVisible();
   await expect(page).toHaveURL(/until=2001-01-01/);
   expect(first).toBeGreaterThan(0);
+
+  // Clear search drops the words and keeps the filters.
+  await page.getByRole("button", { name: "Clear search" }).click();
+  await expect(page.getByLabel("Search the audit log")).toHaveValue("");
+  await expect(page.getByLabel("Search the audit log")).toBeFocused();
+  await expect(page).not.toHaveURL(/q=/);
+  await expect(page).toHaveURL(/until=2001-01-01/);
+  await expect(page.getByRole("button", { name: "Clear search" })).toHaveCount(0);
+  // And / comes back to the box.
+  await page.locator("main h1").click();
+  await page.keyboard.press("/");
+  await expect(page.getByLabel("Search the audit log")).toBeFocused();
 });
 
 test("clicking a token id shows that token's whole story", async ({ page, request }) => {

@@ -13,9 +13,10 @@ test("admin signs in, sees the shell, and signs out", async ({ page }) => {
   await expect(page).toHaveURL(/\/go\/access_tokens$/);
   await expect(page.getByRole("heading", { name: "Personal Access Tokens" })).toBeVisible();
 
-  // The Admin menu, with Security: Access Tokens Management and Users.
+  // The Admin menu, with Security: Access Tokens Management and Users. Menus
+  // open with a click or a tap (and, with a mouse, on hover).
   const adminMenu = page.getByTestId("admin-menu");
-  await adminMenu.getByRole("button", { name: "Admin" }).hover();
+  await adminMenu.getByRole("button", { name: "Admin" }).click();
   await expect(adminMenu.getByRole("link", { name: "Access Tokens Management" })).toBeVisible();
   await adminMenu.getByRole("link", { name: "Users" }).click();
   await expect(page).toHaveURL(/\/go\/admin\/users$/);
@@ -23,7 +24,7 @@ test("admin signs in, sees the shell, and signs out", async ({ page }) => {
 
   // The user menu, with Personal Access Tokens and Logout.
   const userMenu = page.getByTestId("user-menu");
-  await userMenu.getByRole("button", { name: "admin" }).hover();
+  await userMenu.getByRole("button", { name: "admin" }).click();
   await expect(userMenu.getByRole("link", { name: "Personal Access Tokens" })).toBeVisible();
   await userMenu.getByRole("button", { name: "Logout" }).click();
   await expect(page).toHaveURL(/\/go\/auth\/login$/);
