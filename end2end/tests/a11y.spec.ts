@@ -6,15 +6,16 @@ const adminAuth = "Basic " + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString("ba
 
 /** Gives the admin something in every list: an expiring token, a revoked one. */
 async function seed(request: APIRequestContext, marker: string) {
-  const create = async (description: string, expires_in_days?: number) => {
+  const create = async (description: string, days?: number) => {
+    const expires_at = days && new Date(Date.now() + days * 86_400_000).toISOString().replace(/\.\d+Z$/, "Z");
     const res = await request.post("/go/api/current_user/access_tokens", {
       headers: { Accept: V1, Authorization: adminAuth },
-      data: { description, ...(expires_in_days ? { expires_in_days } : {}) },
+      data: { description, ...(expires_at ? { expires_at } : {}) },
     });
     expect(res.status()).toBe(200);
     return (await res.json()).id as number;
   };
-  await create(`${marker} expiring soon`, 7);
+  await create(`${marker} expiring soon`, 3);
   const old = await create(`${marker} retired`);
   const revoked = await request.post(`/go/api/current_user/access_tokens/${old}/revoke`, {
     headers: { Accept: V1, Authorization: adminAuth },
@@ -56,7 +57,7 @@ for (const scheme of ["light", "dark"] as const) {
       await expect(page.getByTestId("audit-events")).toBeVisible();
 
       // Open menus, by keyboard.
-      await page.getByRole("button", { name: "Admin" }).focus();
+      await page.getByTestId("admin-menu").getByRole("button").focus();
       await page.keyboard.press("Enter");
       await expect(page.getByRole("link", { name: "Scopes" })).toBeVisible();
       await expectAccessible(page, `the open Admin menu (${scheme})`);
@@ -137,7 +138,7 @@ test("dialogs hold the keyboard: focus inside, Tab cycles, Esc closes, focus ret
 
 test("the header menus work from the keyboard", async ({ page }) => {
   await login(page);
-  const admin = page.getByRole("button", { name: "Admin" });
+  const admin = page.getByTestId("admin-menu").getByRole("button");
   await expect(admin).toHaveAttribute("aria-expanded", "false");
   await admin.focus();
   await page.keyboard.press("Enter");

@@ -58,7 +58,7 @@ test("no page scrolls sideways on a phone, and tables are labelled cards", async
 test("the header menus open with a tap on a phone", async ({ page }) => {
   await login(page);
   await expectNoSidewaysScroll(page, "the page with its header");
-  await page.getByRole("button", { name: "Admin" }).tap();
+  await page.getByTestId("admin-menu").getByRole("button").tap();
   const link = page.getByRole("link", { name: "Audit Log" });
   await expect(link).toBeVisible();
   await expectNoSidewaysScroll(page, "the open Admin menu");
