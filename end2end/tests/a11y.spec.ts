@@ -102,6 +102,11 @@ for (const scheme of ["light", "dark"] as const) {
       await expect(page.getByRole("dialog", { name: "Add User" })).toBeVisible();
       await expectAccessible(page, `the Add User dialog (${scheme})`);
       await page.keyboard.press("Escape");
+      await visit(page, "/go/account/password");
+      await page.getByLabel("New password", { exact: true }).fill("one new password");
+      await page.getByLabel("Confirm new password").fill("another");
+      await expect(page.getByText("The new passwords do not match.")).toBeVisible();
+      await expectAccessible(page, `Change password with an error (${scheme})`);
       await visit(page, "/go/admin/scopes");
       await expectAccessible(page, `Scopes (${scheme})`);
       await visit(page, `/go/admin/audit_log?q=${marker}`);
@@ -151,12 +156,14 @@ test("the header menus work from the keyboard", async ({ page }) => {
   await expect(page.getByRole("link", { name: "Access Tokens Management" })).toBeHidden();
 
   // Space opens the user menu; Tab past its last item closes it.
-  const me = page.getByTestId("user-menu").getByRole("button");
+  const me = page.getByTestId("user-menu").locator(".menu-button");
   await me.focus();
   await page.keyboard.press(" ");
   await expect(me).toHaveAttribute("aria-expanded", "true");
-  await page.keyboard.press("Tab");
-  await expect(page.getByRole("link", { name: "Personal Access Tokens" })).toBeFocused();
+  for (const name of ["Personal Access Tokens", "Change password"]) {
+    await page.keyboard.press("Tab");
+    await expect(page.getByRole("link", { name })).toBeFocused();
+  }
   await page.keyboard.press("Tab");
   await expect(page.getByRole("button", { name: "Logout" })).toBeFocused();
   await page.keyboard.press("Tab");
@@ -181,8 +188,15 @@ test("times read as words, with the exact time on hover and on focus", async ({ 
   expect(exact).toBeTruthy();
   expect(exact).not.toMatch(/ago|UTC/);
   await expect(created).toHaveAttribute("datetime", /^\d{4}-\d\d-\d\dT/);
+  // Focused, it shows the exact time in place of the words (and so its
+  // accessible name becomes the exact time).
+  const shown = () => created.evaluate((t) => ({
+    words: getComputedStyle(t.querySelector(".words")!).display !== "none",
+    after: getComputedStyle(t, "::after").content,
+  }));
+  expect(await shown()).toEqual({ words: true, after: "none" });
   await created.focus();
-  await expect(created).toHaveText(exact!);
+  expect(await shown()).toEqual({ words: false, after: JSON.stringify(exact) });
   await page.keyboard.press("Tab");
-  await expect(created).toHaveText(/ago|just now/);
+  expect(await shown()).toEqual({ words: true, after: "none" });
 });

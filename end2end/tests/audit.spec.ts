@@ -127,3 +127,40 @@ test("a user sees their own activity, and nobody else's", async ({ page, request
   await expect(page.getByTestId("audit-events")).toContainText(`${marker} no longer needed`);
   await expect(page.getByTestId("audit-events")).not.toContainText(`${marker}other`);
 });
+
+test("lists longer than a page hydrate, then load more (audit log and admin tokens)", async ({ page, request }) => {
+  const marker = `many${Date.now()}`;
+  const name = `usr${Date.now()}${Math.floor(Math.random() * 1000)}`;
+  const password = `${name}-password`;
+  expect(
+    (await request.post("/go/api/users", {
+      headers: { Accept: V3, Authorization: adminAuth },
+      data: { login_name: name, password },
+    })).status(),
+  ).toBe(200);
+  for (let i = 0; i < 52; i++) {
+    const t = await request.post("/go/api/current_user/access_tokens", {
+      headers: { Accept: V1, Authorization: basic(name, password) },
+      data: { description: `${marker} ${i}` },
+    });
+    expect(t.status()).toBe(200);
+  }
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  // Rendered by the server with a next page, then hydrated: the Load more
+  // button must be where the browser expects it.
+  await login(page, "admin", ADMIN_PASSWORD, `/go/admin/audit_log?q=${marker}`);
+  const events = page.getByTestId("audit-events").locator("tbody tr");
+  await expect(events).toHaveCount(50);
+  await page.getByRole("button", { name: "Load more" }).click();
+  await expect(events).toHaveCount(52);
+  await expect(page.getByRole("button", { name: "Load more" })).toHaveCount(0);
+
+  await page.goto(`/go/admin/admin_access_tokens?q=${marker}`);
+  await waitForHydration(page);
+  const tokens = page.getByTestId("active-tokens").locator("tbody tr");
+  await expect(tokens).toHaveCount(50);
+  await page.getByRole("button", { name: "Load more" }).click();
+  await expect(tokens).toHaveCount(52);
+  expect(errors).toEqual([]);
+});

@@ -6,6 +6,10 @@ export { ADMIN_PASSWORD };
 
 /** Signs in through the login form and waits until the page has hydrated. */
 export async function login(page: Page, user = "admin", password = ADMIN_PASSWORD, path = "/go/access_tokens") {
+  // A WASM panic leaves the page dead: say so in the test's output.
+  page.on("console", (m) => {
+    if (m.type() === "error" && m.text().includes("panicked")) console.log(`PANIC on ${page.url()}: ${m.text().slice(0, 500)}`);
+  });
   await page.goto(path);
   await expect(page).toHaveURL(/\/go\/auth\/login/);
   await page.getByLabel("Username").fill(user);

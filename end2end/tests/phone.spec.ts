@@ -42,6 +42,7 @@ test("no page scrolls sideways on a phone, and tables are labelled cards", async
     [`/go/admin/admin_access_tokens?q=${marker}`, "Access Tokens Management"],
     ["/go/admin/admin_access_tokens?tab=revoked", "Access Tokens Management, revoked"],
     ["/go/admin/users", "Users"],
+    ["/go/account/password", "Change password"],
     ["/go/admin/scopes", "Scopes"],
     ["/go/admin/audit_log", "Audit Log"],
     [`/go/admin/audit_log?q=${marker}`, "Audit Log with a search"],
@@ -49,7 +50,7 @@ test("no page scrolls sideways on a phone, and tables are labelled cards", async
     await page.goto(path);
     await waitForHydration(page);
     await expect(page.locator("main h1")).toBeVisible();
-    await expect(page.locator("main table, main .empty").first()).toBeVisible();
+    await expect(page.locator("main table, main .empty, main form").filter({ visible: true }).first()).toBeVisible();
     await expectNoSidewaysScroll(page, what);
     await expectAccessible(page, `${what} on a phone`);
   }

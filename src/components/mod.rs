@@ -84,8 +84,8 @@ fn Menu(
         use wasm_bindgen::JsCast;
         let outside = window_event_listener(leptos::ev::pointerdown, move |e| {
             let target = e.target().and_then(|t| t.dyn_into::<web_sys::Node>().ok());
-            if let (Some(root), Some(target)) = (root.get_untracked(), target) {
-                if open.get_untracked() && !root.contains(Some(&target)) {
+            if let (Some(root), Some(target)) = (root.try_get_untracked().flatten(), target) {
+                if open.try_get_untracked() == Some(true) && !root.contains(Some(&target)) {
                     open.set(false);
                 }
             }
@@ -93,11 +93,11 @@ fn Menu(
         on_cleanup(move || outside.remove());
     }
     let on_keydown = move |e: leptos::ev::KeyboardEvent| {
-        if e.key() == "Escape" && open.get_untracked() {
+        if e.key() == "Escape" && open.try_get_untracked() == Some(true) {
             e.prevent_default();
             open.set(false);
             #[cfg(any(feature = "hydrate", feature = "csr"))]
-            if let Some(b) = button.get_untracked() {
+            if let Some(b) = button.try_get_untracked().flatten() {
                 let _ = b.focus();
             }
         }
@@ -106,25 +106,31 @@ fn Menu(
         #[cfg(any(feature = "hydrate", feature = "csr"))]
         {
             use wasm_bindgen::JsCast;
+            // Focus also leaves when the page is being replaced (a link was
+            // followed): the menu is going away, leave it alone.
+            let Some(menu) = root.try_get_untracked().flatten() else {
+                return;
+            };
+            if !menu.is_connected() || open.try_get_untracked() != Some(true) {
+                return;
+            }
             let to = e
                 .related_target()
                 .and_then(|t| t.dyn_into::<web_sys::Node>().ok());
-            let inside = match (root.get_untracked(), to) {
-                (Some(root), Some(to)) => root.contains(Some(&to)),
-                _ => false,
-            };
-            if !inside {
+            if !to.is_some_and(|to| menu.contains(Some(&to))) {
                 open.set(false);
             }
         }
         #[cfg(not(any(feature = "hydrate", feature = "csr")))]
         let _ = e;
     };
+    // `try_get`: a change made while the page is being replaced must not
+    // panic when it reaches a menu already gone.
     view! {
-        <div class="menu" class:open=move || open.get() data-testid=testid node_ref=root
+        <div class="menu" class:open=move || open.try_get().unwrap_or(false) data-testid=testid node_ref=root
             on:keydown=on_keydown on:focusout=on_focusout>
             <button type="button" class="menu-button" node_ref=button
-                aria-expanded=move || open.get().to_string() aria-controls=id
+                aria-expanded=move || open.try_get().unwrap_or(false).to_string() aria-controls=id
                 on:click=move |_| open.update(|o| *o = !*o)>
                 {label}
             </button>
@@ -215,15 +221,15 @@ pub fn ErrorText(error: AppError) -> impl IntoView {
 }
 
 /// When something happened: "3 minutes ago", with the exact local time on
-/// hover (`title`) and on keyboard focus (the text swaps to it while
-/// focused). The server renders the UTC time, which hydration then replaces;
-/// the words stay current while the page is open.
+/// hover (`title`) and on keyboard focus (CSS shows the title in place of
+/// the words while it is focused, so no handler runs as rows come and go).
+/// The server renders the UTC time, which hydration then replaces; the words
+/// stay current while the page is open.
 #[component]
 pub fn LocalTime(iso: String) -> impl IntoView {
     let utc = utc_text(&iso);
     let relative = RwSignal::new(utc.clone());
     let exact = RwSignal::new(utc);
-    let focused = RwSignal::new(false);
     #[cfg(any(feature = "hydrate", feature = "csr"))]
     {
         let iso = iso.clone();
@@ -237,9 +243,8 @@ pub fn LocalTime(iso: String) -> impl IntoView {
         });
     }
     view! {
-        <time class="when" datetime=iso title=move || exact.get() tabindex="0"
-            on:focus=move |_| focused.set(true) on:blur=move |_| focused.set(false)>
-            {move || if focused.get() { exact.get() } else { relative.get() }}
+        <time class="when" datetime=iso title=move || exact.get() tabindex="0">
+            <span class="words">{move || relative.get()}</span>
         </time>
     }
 }
@@ -402,7 +407,6 @@ pub fn Expiry(at: Option<String>) -> impl IntoView {
     let utc = utc_text(&at);
     let text = RwSignal::new(utc.clone());
     let title = RwSignal::new(utc);
-    let focused = RwSignal::new(false);
     #[cfg(any(feature = "hydrate", feature = "csr"))]
     {
         let at = at.clone();
@@ -416,9 +420,8 @@ pub fn Expiry(at: Option<String>) -> impl IntoView {
         });
     }
     view! {
-        <time class="expiry" datetime=at title=move || title.get() tabindex="0" data-testid="expiry"
-            on:focus=move |_| focused.set(true) on:blur=move |_| focused.set(false)>
-            {move || if focused.get() { title.get() } else { text.get() }}
+        <time class="expiry" datetime=at title=move || title.get() tabindex="0" data-testid="expiry">
+            <span class="words">{move || text.get()}</span>
         </time>
     }
     .into_any()

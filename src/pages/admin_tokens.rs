@@ -5,9 +5,9 @@ use super::urlencode;
 use crate::api::{admin_list_tokens, token_policy};
 use crate::components::{
     focus_input, slash_focuses, ErrorText, Expiry, Flash, FlashKind, FlashMessage, Highlight,
-    LastUsed, LocalTime, RevokeDialog, ScopeChips, TokenDetails,
+    LastUsed, LoadMore, LocalTime, Paging, RevokeDialog, ScopeChips, TokenDetails,
 };
-use crate::model::{AdminTokenPage, AppError, TokenFilter, TokenView, COUNT_CAP};
+use crate::model::{AdminTokenPage, TokenFilter, TokenView, COUNT_CAP};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -63,10 +63,7 @@ pub fn AdminTokensPage() -> impl IntoView {
         let result = admin_list_tokens(f, q.clone(), None).await;
         ((f, q), result)
     });
-    let more = RwSignal::new(Vec::<TokenView>::new());
-    let next = RwSignal::new(None::<String>);
-    let loading_more = RwSignal::new(false);
-    let more_error = RwSignal::new(None::<AppError>);
+    let paging = Paging::<TokenView>::new();
     let flash: FlashMessage = RwSignal::new(None);
     let revoking = RwSignal::new(None::<TokenView>);
     let typed = RwSignal::new(q.get_untracked());
@@ -97,27 +94,17 @@ pub fn AdminTokensPage() -> impl IntoView {
         focus_input(search);
     });
 
-    let load_more = move |_| {
-        let Some(cursor) = next.get_untracked() else {
-            return;
-        };
+    let load_more = move |()| {
         let at = key();
-        loading_more.set(true);
-        leptos::task::spawn_local(async move {
-            let result = admin_list_tokens(at.0, at.1.clone(), Some(cursor)).await;
-            loading_more.set(false);
-            if key() != at {
-                return;
-            }
-            match result {
-                Ok(page) => {
-                    more.update(|m| m.extend(page.tokens));
-                    next.set(page.next);
-                    more_error.set(None);
-                }
-                Err(e) => more_error.set(Some(e)),
-            }
-        });
+        let (f, q) = at.clone();
+        paging.load(
+            move |cursor| async move {
+                admin_list_tokens(f, q, Some(cursor))
+                    .await
+                    .map(|p| (p.tokens, p.next))
+            },
+            move || key() == at,
+        );
     };
 
     view! {
@@ -150,9 +137,7 @@ pub fn AdminTokensPage() -> impl IntoView {
                 }
                 match result {
                     Ok(AdminTokenPage { tokens, next: n, counts }) => {
-                        more.set(Vec::new());
-                        next.set(n);
-                        more_error.set(None);
+                        paging.restart(n);
                         let counts = counts.unwrap_or_default();
                         let f = current.0;
                         let query = current.1.clone();
@@ -168,7 +153,11 @@ pub fn AdminTokensPage() -> impl IntoView {
                                 {tab(TokenFilter::Expired, "Expired Tokens", counts.expired, "expired-count")}
                                 {tab(TokenFilter::Revoked, "Revoked Tokens", counts.revoked, "revoked-count")}
                             </div>
-                            <AdminTable filter=f first=tokens more revoking query clear_search />
+                            <AdminTable filter=f first=tokens more=paging.more revoking query clear_search />
+                            // Inside the Suspend, after `restart`: the server and
+                            // the browser render it from the same state (after the
+                            // Transition, it could hydrate before `restart` ran).
+                            <LoadMore paging on_load=load_more />
                         }.into_any()
                     }
                     Err(e) => view! {
@@ -178,14 +167,6 @@ pub fn AdminTokensPage() -> impl IntoView {
                 }
             })}
         </Transition>
-        {move || more_error.get().map(|e| view! { <ErrorText error=e /> })}
-        <Show when=move || next.get().is_some()>
-            <div class="load-more">
-                <button type="button" class="secondary" on:click=load_more disabled=move || loading_more.get()>
-                    {move || if loading_more.get() { "Loading…" } else { "Load more" }}
-                </button>
-            </div>
-        </Show>
         {move || revoking.get().map(|token| view! {
             <RevokeDialog
                 token
@@ -257,11 +238,13 @@ fn AdminTable(
         view! {
             <tr data-token-id=t.id>
                 <td data-label="Created By">
-                    <Highlight text=t.username query=query.to_string() />
-                    {deleted.then(|| view! { " " <span class="badge">"user deleted"</span> })}
+                    <div class="who">
+                        <span><Highlight text=t.username query=query.to_string() /></span>
+                        {deleted.then(|| view! { <span class="badge">"user deleted"</span> })}
+                    </div>
                 </td>
                 <td data-label="Description" class="description">
-                    <Highlight text=t.description query=query.to_string() />
+                    <span><Highlight text=t.description query=query.to_string() /></span>
                     <ScopeChips scopes=t.scopes /><TokenDetails token=details />
                 </td>
                 <td data-label="Created At"><LocalTime iso=t.created_at /></td>

@@ -222,10 +222,19 @@ pub fn AuditLogPage() -> impl IntoView {
                                         <button type="button" class="secondary" on:click=clear_search>"Clear search"</button>
                                     })}
                                 </div>
+                                <LoadMore paging on_load=load_more />
                             }
                             .into_any();
                         }
-                        view! { <AuditEvents first=events more=paging.more on_token=open_token query=at.q /> }.into_any()
+                        // Load more inside the Suspend, after `restart`: the server
+                        // and the browser render it from the same state (placed
+                        // after the Transition, it could hydrate before `restart`
+                        // ran, and hydration failed when there was a next page).
+                        view! {
+                            <AuditEvents first=events more=paging.more on_token=open_token query=at.q />
+                            <LoadMore paging on_load=load_more />
+                        }
+                        .into_any()
                     }
                     Err(e) => view! {
                         <ErrorText error=e />
@@ -234,6 +243,5 @@ pub fn AuditLogPage() -> impl IntoView {
                 }
             })}
         </Transition>
-        <LoadMore paging on_load=load_more />
     }
 }
