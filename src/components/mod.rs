@@ -77,6 +77,9 @@ fn Menu(
     children: Children,
 ) -> impl IntoView {
     let open = RwSignal::new(false);
+    // Closed on purpose (Esc, or the button again) while the mouse is over
+    // it: hovering does not reopen it until the mouse has left.
+    let shut = RwSignal::new(false);
     let root = NodeRef::<leptos::html::Div>::new();
     let button = NodeRef::<leptos::html::Button>::new();
     #[cfg(any(feature = "hydrate", feature = "csr"))]
@@ -96,6 +99,7 @@ fn Menu(
         if e.key() == "Escape" && open.try_get_untracked() == Some(true) {
             e.prevent_default();
             open.set(false);
+            shut.set(true);
             #[cfg(any(feature = "hydrate", feature = "csr"))]
             if let Some(b) = button.try_get_untracked().flatten() {
                 let _ = b.focus();
@@ -127,11 +131,15 @@ fn Menu(
     // `try_get`: a change made while the page is being replaced must not
     // panic when it reaches a menu already gone.
     view! {
-        <div class="menu" class:open=move || open.try_get().unwrap_or(false) data-testid=testid node_ref=root
-            on:keydown=on_keydown on:focusout=on_focusout>
+        <div class="menu" class:open=move || open.try_get().unwrap_or(false)
+            class:shut=move || shut.try_get().unwrap_or(false) data-testid=testid node_ref=root
+            on:keydown=on_keydown on:focusout=on_focusout on:mouseleave=move |_| shut.set(false)>
             <button type="button" class="menu-button" node_ref=button
                 aria-expanded=move || open.try_get().unwrap_or(false).to_string() aria-controls=id
-                on:click=move |_| open.update(|o| *o = !*o)>
+                on:click=move |_| {
+                    open.update(|o| *o = !*o);
+                    shut.set(!open.get_untracked());
+                }>
                 {label}
             </button>
             <div class="menu-items" id=id>{children()}</div>
