@@ -3,6 +3,9 @@
 //! have, plus the owner's), by one user filling up to the active-token cap.
 //!
 //! Phases, each printing p50 / p95 / max:
+//! 0. ordinary: `ORDINARY` creates of a short description by another user,
+//!    each followed by its revoke (the everyday cost; compare runs of two
+//!    commits, see BENCHMARKS.md);
 //! 1. fill: creates 1 .. cap-1, each with a worst-case description;
 //! 2. at the cap: revoke one, then time the create that takes the last slot
 //!    (the count reads `cap - 1` index entries), `ROUNDS` times;
@@ -25,6 +28,7 @@ use tollgate::server::users::service::{self, NewUser};
 use tollgate::server::users::Actor;
 
 const ROUNDS: usize = 50;
+const ORDINARY: usize = 400;
 
 fn worst_description(k: usize) -> String {
     // 1024 distinct CJK unified ideographs, a different run for each token.
@@ -116,6 +120,39 @@ async fn main() {
             "SQLite"
         }
     );
+
+    let other = service::create(
+        &db,
+        &Actor::Operator,
+        NewUser {
+            login_name: "everyday".into(),
+            display_name: None,
+            email: None,
+            email_me: false,
+            checkin_aliases: vec![],
+            password: None,
+            admin: false,
+            enabled: true,
+        },
+    )
+    .await
+    .unwrap();
+    let everyday = Caller {
+        user: other,
+        ..caller.clone()
+    };
+    let (mut created, mut revoked) = (Vec::new(), Vec::new());
+    for k in 0..ORDINARY {
+        let d = format!("nightly deploy {k}");
+        let t = Instant::now();
+        let (token, _) = tokens.create(&everyday, &d).await.unwrap();
+        created.push(t.elapsed());
+        let t = Instant::now();
+        tokens.revoke_own(&everyday, token.id, None).await.unwrap();
+        revoked.push(t.elapsed());
+    }
+    summary("ordinary create", created);
+    summary("ordinary revoke", revoked);
 
     let mut fill = Vec::new();
     let mut ids = Vec::new();

@@ -141,6 +141,27 @@ test("dialogs hold the keyboard: focus inside, Tab cycles, Esc closes, focus ret
   await expect(opener).toBeFocused();
 });
 
+test("tab lists follow the arrow keys, Home and End", async ({ page }) => {
+  await login(page);
+  const tab = (name: RegExp) => page.getByRole("tablist").getByRole("tab", { name });
+  await tab(/^Active Tokens/).focus();
+  await page.keyboard.press("ArrowRight");
+  await expect(tab(/^Expired Tokens/)).toBeFocused();
+  await expect(tab(/^Expired Tokens/)).toHaveAttribute("aria-selected", "true");
+  await expect(tab(/^Active Tokens/)).toHaveAttribute("aria-selected", "false");
+  await page.keyboard.press("End");
+  await expect(tab(/^Activity/)).toBeFocused();
+  await expect(tab(/^Activity/)).toHaveAttribute("aria-selected", "true");
+  // Right from the last wraps to the first, Left from the first to the last.
+  await page.keyboard.press("ArrowRight");
+  await expect(tab(/^Active Tokens/)).toHaveAttribute("aria-selected", "true");
+  await page.keyboard.press("ArrowLeft");
+  await expect(tab(/^Activity/)).toBeFocused();
+  await page.keyboard.press("Home");
+  await expect(tab(/^Active Tokens/)).toBeFocused();
+  await expect(tab(/^Active Tokens/)).toHaveAttribute("aria-selected", "true");
+});
+
 test("the header menus work from the keyboard", async ({ page }) => {
   await login(page);
   const admin = page.getByTestId("admin-menu").getByRole("button");

@@ -1,6 +1,6 @@
 //! Keyboard focus: dialogs that hold it (Tab and Shift-Tab cycle inside, Esc
-//! closes, the opener gets it back), and the `/` key that jumps to a page's
-//! search box. All of it happens in the browser; on the server these do
+//! closes, the opener gets it back), arrow keys in tab lists, and the `/`
+//! key that jumps to a page's search box. All of it happens in the browser; on the server these do
 //! nothing.
 
 use leptos::html;
@@ -33,6 +33,16 @@ pub fn focus_input(input: NodeRef<html::Input>) {
     }
     #[cfg(not(any(feature = "hydrate", feature = "csr")))]
     let _ = input;
+}
+
+/// A tab list's keys (the WAI-ARIA tabs pattern): Left and Right move to the
+/// previous and next tab (wrapping), Home and End to the first and last, and
+/// the tab moved to is chosen. Put it on the `role="tablist"` element.
+pub fn tab_keys(e: leptos::ev::KeyboardEvent) {
+    #[cfg(any(feature = "hydrate", feature = "csr"))]
+    browser::tab_keys(e);
+    #[cfg(not(any(feature = "hydrate", feature = "csr")))]
+    let _ = e;
 }
 
 #[cfg(any(feature = "hydrate", feature = "csr"))]
@@ -149,6 +159,52 @@ mod browser {
         };
         matches!(target.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
             || target.is_content_editable()
+    }
+
+    pub fn tab_keys(e: web_sys::KeyboardEvent) {
+        let Some(list) = e
+            .current_target()
+            .and_then(|t| t.dyn_into::<Element>().ok())
+        else {
+            return;
+        };
+        let Ok(nodes) = list.query_selector_all("[role=tab]") else {
+            return;
+        };
+        let tabs: Vec<HtmlElement> = (0..nodes.length())
+            .filter_map(|i| nodes.item(i))
+            .filter_map(|n| n.dyn_into::<HtmlElement>().ok())
+            .collect();
+        let active = document().active_element();
+        let Some(at) = tabs
+            .iter()
+            .position(|t| active.as_ref() == Some(t.unchecked_ref::<Element>()))
+        else {
+            return;
+        };
+        let last = tabs.len() - 1;
+        let to = match e.key().as_str() {
+            "ArrowRight" => {
+                if at == last {
+                    0
+                } else {
+                    at + 1
+                }
+            }
+            "ArrowLeft" => {
+                if at == 0 {
+                    last
+                } else {
+                    at - 1
+                }
+            }
+            "Home" => 0,
+            "End" => last,
+            _ => return,
+        };
+        e.prevent_default();
+        let _ = tabs[to].focus();
+        tabs[to].click();
     }
 
     pub fn slash_focuses(input: NodeRef<html::Input>) {

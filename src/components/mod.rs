@@ -3,7 +3,7 @@
 mod focus;
 mod text;
 
-pub use focus::{focus_input, slash_focuses, trap_focus};
+pub use focus::{focus_input, slash_focuses, tab_keys, trap_focus};
 pub use text::{ago_in_words, highlight_pieces, match_ranges, utc_text};
 
 use crate::api::{admin_revoke_token, current_user, revoke_token};

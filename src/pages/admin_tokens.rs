@@ -4,8 +4,8 @@
 use super::urlencode;
 use crate::api::{admin_list_tokens, token_policy};
 use crate::components::{
-    focus_input, slash_focuses, ErrorText, Expiry, Flash, FlashKind, FlashMessage, Highlight,
-    LastUsed, LoadMore, LocalTime, Paging, RevokeDialog, ScopeChips, TokenDetails,
+    focus_input, slash_focuses, tab_keys, ErrorText, Expiry, Flash, FlashKind, FlashMessage,
+    Highlight, LastUsed, LoadMore, LocalTime, Paging, RevokeDialog, ScopeChips, TokenDetails,
 };
 use crate::model::{AdminTokenPage, TokenFilter, TokenView, COUNT_CAP};
 use leptos::prelude::*;
@@ -148,7 +148,7 @@ pub fn AdminTokensPage() -> impl IntoView {
                             </button>
                         };
                         view! {
-                            <div class="tabs" role="tablist">
+                            <div class="tabs" role="tablist" on:keydown=tab_keys>
                                 {tab(TokenFilter::Active, "Active Tokens", counts.active, "active-count")}
                                 {tab(TokenFilter::Expired, "Expired Tokens", counts.expired, "expired-count")}
                                 {tab(TokenFilter::Revoked, "Revoked Tokens", counts.revoked, "revoked-count")}

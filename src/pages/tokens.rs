@@ -5,8 +5,9 @@ use crate::api::{
     create_token, list_scopes, list_tokens, my_audit_events, rotate_token, token_policy,
 };
 use crate::components::{
-    AuditEvents, CurrentUser, ErrorText, Expiry, Flash, FlashKind, FlashMessage, LastUsed,
-    LoadMore, LocalTime, Modal, NewTokenBody, Paging, RevokeDialog, ScopeChips, TokenDetails,
+    tab_keys, AuditEvents, CurrentUser, ErrorText, Expiry, Flash, FlashKind, FlashMessage,
+    LastUsed, LoadMore, LocalTime, Modal, NewTokenBody, Paging, RevokeDialog, ScopeChips,
+    TokenDetails,
 };
 use crate::model::{
     network_entries, parse_network, AppError, LifetimePolicy, ScopeView, TokenFilter, TokenView,
@@ -143,7 +144,7 @@ fn TokenTabs(
         }
     };
     view! {
-        <div class="tabs" role="tablist">
+        <div class="tabs" role="tablist" on:keydown=tab_keys>
             {tab_button(Tab::Active, "Active Tokens", n_active)}
             {tab_button(Tab::Expired, "Expired Tokens", n_expired)}
             {tab_button(Tab::Revoked, "Revoked Tokens", n_revoked)}

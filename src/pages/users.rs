@@ -56,7 +56,7 @@ pub fn UsersPage() -> impl IntoView {
                             <thead>
                                 <tr>
                                     <th>"Login Name"</th><th>"Display Name"</th><th>"Email"</th>
-                                    <th>"Admin"</th><th>"Status"</th><th>"Active Tokens"</th><th></th>
+                                    <th>"Admin"</th><th>"Status"</th><th>"Active Tokens"</th><th><span class="visually-hidden">"Actions"</span></th>
                                 </tr>
                             </thead>
                             <tbody>
@@ -70,12 +70,12 @@ pub fn UsersPage() -> impl IntoView {
                                     view! {
                                         <tr data-user=row_id
                                             hidden=move || !haystack.contains(&search.get().trim().to_lowercase())>
-                                            <td>{u.login_name}</td>
-                                            <td>{u.display_name}</td>
-                                            <td>{u.email}</td>
-                                            <td>{if u.is_admin { "Yes" } else { "No" }}</td>
-                                            <td>{if enabled { "Enabled" } else { "Disabled" }}</td>
-                                            <td>{u.active_tokens}</td>
+                                            <td data-label="Login Name">{u.login_name}</td>
+                                            <td data-label="Display Name">{u.display_name}</td>
+                                            <td data-label="Email">{u.email}</td>
+                                            <td data-label="Admin">{if u.is_admin { "Yes" } else { "No" }}</td>
+                                            <td data-label="Status">{if enabled { "Enabled" } else { "Disabled" }}</td>
+                                            <td data-label="Active Tokens">{u.active_tokens}</td>
                                             <td class="actions">
                                                 <button type="button" class="secondary"
                                                     on:click=move |_| resetting.set(Some(for_reset.clone()))>"Reset password"</button>

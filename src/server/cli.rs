@@ -127,12 +127,16 @@ pub async fn shutdown_signal() {
 async fn dev(db_args: crate::server::config::DbArgs, command: DevCommand) -> Result<(), String> {
     let db = db::connect(&db_args).await.map_err(|e| e.to_string())?;
     let result = match command {
-        DevCommand::Seed { users, tokens } => {
+        DevCommand::Seed {
+            users,
+            tokens,
+            events,
+        } => {
             let started = std::time::Instant::now();
-            let r = crate::server::dev::seed(&db, users, tokens).await;
+            let r = crate::server::dev::seed(&db, users, tokens, events).await;
             if r.is_ok() {
                 println!(
-                    "Seeded {users} users and {tokens} tokens in {:.1} s.",
+                    "Seeded {users} users, {tokens} tokens and {events} audit events in {:.1} s.",
                     started.elapsed().as_secs_f64()
                 );
             }

@@ -228,12 +228,15 @@ pub enum ScopeCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum DevCommand {
-    /// Fill the database with generated users and tokens (for benchmarks).
+    /// Fill the database with generated users, tokens and audit events (for benchmarks).
     Seed {
         #[arg(long, default_value_t = 1000)]
         users: usize,
         #[arg(long, default_value_t = 1_000_000)]
         tokens: usize,
+        /// Audit events, spread over the past year.
+        #[arg(long, default_value_t = 0)]
+        events: usize,
     },
 }
 

@@ -1,8 +1,10 @@
-//! `tollgate dev seed`: fills a database with realistic users and tokens, fast,
-//! for benchmarks and demos. Never for production data.
+//! `tollgate dev seed`: fills a database with realistic users, tokens and
+//! audit events, fast, for benchmarks and demos. Never for production data.
 
+use crate::server::audit::{self, Action, Event, Who};
 use crate::server::db::Db;
 use crate::server::error::ServiceError;
+use crate::server::identity::Origin;
 use crate::server::scope;
 use crate::server::time::now_millis;
 use crate::server::tokens::search::grams::{self, GramChange};
@@ -11,7 +13,9 @@ use crate::server::users::repo::{self as users_repo, NewUserRow};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::IndexedRandom;
 use rand::Rng;
+use serde_json::json;
 use sqlx::{Any, AssertSqlSafe, Transaction};
+use std::net::{IpAddr, Ipv4Addr};
 
 const WORDS: &[&str] = &[
     "deploy",
@@ -58,7 +62,7 @@ fn bar(len: u64, what: &str) -> ProgressBar {
     pb
 }
 
-pub async fn seed(db: &Db, users: usize, tokens: usize) -> Result<(), ServiceError> {
+pub async fn seed(db: &Db, users: usize, tokens: usize, events: usize) -> Result<(), ServiceError> {
     let hash = password::hash("seed-password".to_string().into()).await?;
     let pb = bar(users as u64, "users");
     let now = now_millis();
@@ -135,6 +139,125 @@ pub async fn seed(db: &Db, users: usize, tokens: usize) -> Result<(), ServiceErr
                     .collect()
             };
             bulk_insert(&mut tx, &rows).await?;
+            written += n;
+            pb.inc(n as u64);
+        }
+        tx.commit().await?;
+        done += in_tx;
+    }
+    pb.finish();
+    seed_events(db, &owners, events, start, now).await
+}
+
+const USER_AGENTS: &[&str] = &[
+    "curl/8.5.0",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15",
+    "python-requests/2.32.3",
+    "GoCD-Agent/24.5.0",
+];
+
+const CAUSES: &[&str] = &[
+    "No longer needed",
+    "Rotated to a new token",
+    "Reported as leaked",
+    "Left the team",
+    "Laptop stolen",
+];
+
+/// `events` audit events spread evenly from `start` to `now`, oldest first,
+/// in the mix a busy server writes: mostly tokens made and used up, sign-ins,
+/// now and then a failure, an account change or a scope.
+async fn seed_events(
+    db: &Db,
+    owners: &[(i64, String)],
+    events: usize,
+    start: i64,
+    now: i64,
+) -> Result<(), ServiceError> {
+    if events == 0 {
+        return Ok(());
+    }
+    let pb = bar(events as u64, "events");
+    let mut done = 0;
+    while done < events {
+        let mut tx = db.begin_write().await?;
+        let in_tx = PER_TX.min(events - done);
+        let mut written = 0;
+        while written < in_tx {
+            let n = CHUNK.min(in_tx - written);
+            let mut rng = rand::rng();
+            let rows: Vec<(i64, Who, Action, (i64, String), i64, serde_json::Value)> = (0..n)
+                .map(|k| {
+                    let seq = done + written + k;
+                    let at = start + (seq as i64) * (now - start) / events as i64;
+                    let (id, name) = owners.choose(&mut rng).expect("owners").clone();
+                    let roll = rng.random_range(0..100);
+                    let action = match roll {
+                        0..=29 => Action::TokenCreated,
+                        30..=44 => Action::TokenRevoked,
+                        45..=49 => Action::TokenRotated,
+                        50..=74 => Action::SignedIn,
+                        75..=81 => Action::SignInFailed,
+                        82..=91 => Action::SignedOut,
+                        92..=93 => Action::PasswordChanged,
+                        94..=96 => Action::UserUpdated,
+                        97 => Action::UserCreated,
+                        98 => Action::Throttled,
+                        _ => Action::ScopeCreated,
+                    };
+                    let ip = IpAddr::V4(Ipv4Addr::new(
+                        10,
+                        rng.random_range(0..4),
+                        rng.random_range(0..=255),
+                        rng.random_range(1..=254),
+                    ));
+                    let by_admin = rng.random_ratio(1, 10);
+                    let who = Who {
+                        actor: if by_admin {
+                            "admin".into()
+                        } else {
+                            name.clone()
+                        },
+                        method: ["session", "basic", "bearer"][rng.random_range(0..3)],
+                        origin: Origin {
+                            ip: Some(ip),
+                            user_agent: USER_AGENTS.choose(&mut rng).map(|u| u.to_string()),
+                        },
+                    };
+                    let token_id = seq as i64 + 1;
+                    let a = WORDS.choose(&mut rng).expect("words");
+                    let b = WORDS.choose(&mut rng).expect("words");
+                    let details = match action {
+                        Action::TokenCreated | Action::TokenRotated => json!({
+                            "description": format!("{a} {b} {}", rng.random_range(0..100_000)),
+                            "scopes": ["api"],
+                        }),
+                        Action::TokenRevoked => {
+                            json!({ "cause": CAUSES.choose(&mut rng).expect("causes") })
+                        }
+                        Action::UserUpdated => json!({ "fields": ["display_name", "email"] }),
+                        Action::ScopeCreated => json!({ "scope": format!("{a}:{b}") }),
+                        _ => json!({}),
+                    };
+                    (at, who, action, (id, name), token_id, details)
+                })
+                .collect();
+            let events: Vec<Event> = rows
+                .iter()
+                .map(|(_, who, action, (id, name), token_id, details)| {
+                    let e = Event::new(who, *action)
+                        .user(name, Some(*id))
+                        .details(details.clone());
+                    if action.family() == "token" {
+                        e.token(*token_id)
+                    } else {
+                        e
+                    }
+                })
+                .collect();
+            let stamped: Vec<_> = rows.iter().map(|r| r.0).zip(events.iter()).collect();
+            audit::repo::insert(&mut tx, &stamped).await?;
             written += n;
             pb.inc(n as u64);
         }

@@ -232,7 +232,9 @@ pub async fn record(
     tx: &mut Transaction<'_, Any>,
     events: &[Event<'_>],
 ) -> Result<(), sqlx::Error> {
-    repo::insert(tx, events, crate::server::time::now_millis()).await
+    let now = crate::server::time::now_millis();
+    let stamped: Vec<_> = events.iter().map(|e| (now, e)).collect();
+    repo::insert(tx, &stamped).await
 }
 
 /// Writes an event that records no change of its own (a failed sign-in, a

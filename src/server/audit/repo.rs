@@ -1,13 +1,15 @@
 //! SQL for the audit log. The only place that knows the `audit_events` table.
 //!
 //! A page is found newest first by the cheapest index that serves it:
+//! - a time range becomes an id range through the time index;
 //! - a search term of three characters or more: the trigram index (SQLite's
 //!   FTS5, in id order; on PostgreSQL pg_trgm, after a look at the newest
-//!   [`WINDOW`] events, where a common term fills the page);
-//! - a token, a user's own events, an action or a family: their indexes;
-//! - a shorter term: the newest events, at most [`SHORT_SCAN`] of them per
-//!   page (the page then says where to go on), so no request reads the whole
-//!   log.
+//!   events, where a common term fills the page);
+//! - a token, a user's own events, a user, an action or a family: their
+//!   indexes (a user's two, merged);
+//! - when other conditions sift an index's candidates, or a term is too short
+//!   for any index, a page looks through a window of ids ([`Windows`]) and
+//!   then says where to go on, so no request reads the whole log.
 
 use super::{ActionFilter, Event, Filter};
 use crate::server::db::{Binds, Db, Dialect};
@@ -35,20 +37,21 @@ const COLUMNS: &str = "e.id, e.at, e.actor, e.actor_method, e.client_ip, e.user_
 /// Rows per INSERT statement (13 parameters each).
 const INSERT_CHUNK: usize = 50;
 
-/// Writes events in the caller's transaction, all stamped `now`.
+/// Writes events in the caller's transaction, each with its time
+/// (milliseconds): a change stamps all its events `now`; the development
+/// seeder spreads them over the past.
 pub async fn insert(
     tx: &mut Transaction<'_, Any>,
-    events: &[Event<'_>],
-    now: i64,
+    events: &[(i64, &Event<'_>)],
 ) -> Result<(), sqlx::Error> {
     for chunk in events.chunks(INSERT_CHUNK) {
         let mut binds = Binds::default();
         let rows: Vec<String> = chunk
             .iter()
-            .map(|e| {
+            .map(|&(at, e)| {
                 let ip = e.who.origin.ip.map(|ip| ip.to_string());
                 let values = [
-                    binds.int(now),
+                    binds.int(at),
                     binds.text(e.who.actor.as_str()),
                     binds.text(e.who.method),
                     opt_text(&mut binds, ip),
@@ -91,10 +94,33 @@ fn opt_int(binds: &mut Binds, v: Option<i64>) -> String {
     }
 }
 
-/// Events a term too short for the trigram index looks through per page.
-pub const SHORT_SCAN: i64 = 100_000;
-/// Newest events PostgreSQL looks through before asking its trigram index.
-pub const WINDOW: i64 = 5_000;
+/// How many ids a page looks through where it must look row by row.
+#[derive(Clone, Copy, Debug)]
+pub struct Windows {
+    /// A term looked for in each event, with no index or a broad one (an
+    /// action, a family) to drive: one too short for the trigram index, or
+    /// on PostgreSQL one beside other filters.
+    pub scan: i64,
+    /// One index finds candidates and other conditions sift them (a term
+    /// and a family, a user and an action, ...).
+    pub sift: i64,
+    /// The newest events PostgreSQL looks through before its trigram index.
+    pub newest: i64,
+}
+
+impl Default for Windows {
+    fn default() -> Self {
+        Windows {
+            scan: 25_000,
+            sift: 100_000,
+            newest: 5_000,
+        }
+    }
+}
+/// How far an event's time may trail the time of an event with a smaller id
+/// (clocks, commit order): a time range is turned into an id range this much
+/// wider, and the exact times are then checked row by row.
+pub const CLOCK_SLACK: i64 = 3_600_000;
 
 /// A page of events, and the id the next page starts below.
 pub struct Found {
@@ -102,17 +128,62 @@ pub struct Found {
     pub next: Option<i64>,
 }
 
-/// The conditions every strategy shares (all but the search term).
+/// Where a page's candidates come from: the index that yields them newest
+/// first. The filter's other conditions sift them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Driver {
+    Token,
+    Own,
+    User,
+    Action,
+    Family,
+    Ids,
+}
+
+impl Driver {
+    /// The most selective index the filter allows (a token has a handful of
+    /// events, a user thousands, a family a quarter of the log).
+    fn of(f: &Filter) -> Driver {
+        if f.token_id.is_some() {
+            Driver::Token
+        } else if f.own.is_some() {
+            Driver::Own
+        } else if f.user.is_some() {
+            Driver::User
+        } else {
+            match f.action {
+                Some(ActionFilter::Action(_)) => Driver::Action,
+                Some(ActionFilter::Family(_)) => Driver::Family,
+                None => Driver::Ids,
+            }
+        }
+    }
+
+    /// SQLite's `INDEXED BY` for it (SQLite has no statistics to choose by).
+    fn index(self, dialect: Dialect) -> &'static str {
+        if dialect != Dialect::Sqlite {
+            return "";
+        }
+        match self {
+            Driver::Token => " INDEXED BY audit_events_token",
+            Driver::Own => " INDEXED BY audit_events_target_user_id",
+            Driver::Action => " INDEXED BY audit_events_action",
+            Driver::Family => " INDEXED BY audit_events_family",
+            // The user's two halves name their own; ids are the table's order.
+            Driver::User | Driver::Ids => "",
+        }
+    }
+}
+
+/// The conditions other than the search term and the id range. Times are
+/// checked row by row (`+ 0`: never through the time index; [`id_bounds`]
+/// has turned them into an id range).
 fn conditions(f: &Filter, b: &mut Binds) -> Vec<String> {
     let mut c = Vec::new();
     match f.action {
         Some(ActionFilter::Action(a)) => c.push(format!("e.action = {}", b.text(a))),
         Some(ActionFilter::Family(fam)) => c.push(format!("e.family = {}", b.text(fam))),
         None => {}
-    }
-    if let Some(user) = &f.user {
-        let p = b.text(user.as_str());
-        c.push(format!("(e.actor = {p} OR e.target_user = {p})"));
     }
     if let Some(id) = f.token_id {
         c.push(format!("e.target_token_id = {}", b.int(id)));
@@ -121,15 +192,32 @@ fn conditions(f: &Filter, b: &mut Binds) -> Vec<String> {
         c.push(format!("e.target_user_id = {}", b.int(id)));
     }
     if let Some(at) = f.since {
-        c.push(format!("e.at >= {}", b.int(at)));
+        c.push(format!("e.at + 0 >= {}", b.int(at)));
     }
     if let Some(at) = f.until {
-        c.push(format!("e.at < {}", b.int(at)));
-    }
-    if let Some(id) = f.before_id {
-        c.push(format!("e.id < {}", b.int(id)));
+        c.push(format!("e.at + 0 < {}", b.int(at)));
     }
     c
+}
+
+/// Whether the filter has conditions besides its driver's and the times,
+/// which sift the driver's candidates (and so need a bounded look).
+fn sifts(f: &Filter, driver: Option<Driver>) -> bool {
+    let n = usize::from(f.action.is_some())
+        + usize::from(f.user.is_some())
+        + usize::from(f.token_id.is_some())
+        + usize::from(f.own.is_some());
+    match driver {
+        None => n > 0,
+        Some(Driver::Ids) => false,
+        Some(_) => n > 1,
+    }
+}
+
+/// Events by or about a user.
+fn by_user(b: &mut Binds, user: &str) -> String {
+    let p = b.text(user);
+    format!("(e.actor = {p} OR e.target_user = {p})")
 }
 
 fn and(conds: &[String]) -> String {
@@ -147,39 +235,103 @@ async fn fetch(db: &Db, sql: String, binds: Binds) -> Result<Vec<Row>, sqlx::Err
         .await
 }
 
-/// The newest `limit` events that match, below the filter's cursor.
-pub async fn page(db: &Db, f: &Filter, limit: i64) -> Result<Found, sqlx::Error> {
-    let want = limit + 1;
-    let term = f.term.as_ref().map(|t| t.as_str());
-    let indexed = term.is_some_and(|t| t.chars().count() >= 3);
-    let rows = match (term, db.dialect) {
-        (None, _) => {
-            let mut b = Binds::default();
-            let c = conditions(f, &mut b);
-            let sql = format!(
-                "SELECT {COLUMNS} FROM audit_events e WHERE {} ORDER BY e.id DESC LIMIT {want}",
-                and(&c)
-            );
-            fetch(db, sql, b).await?
-        }
-        (Some(t), Dialect::Sqlite) if indexed => {
-            let mut b = Binds::default();
-            let phrase = b.text(fts_phrase(t));
-            let mut c = conditions(f, &mut b);
-            c.push(format!("audit_events_fts MATCH {phrase}"));
-            // The index as the outer loop, in its (id) order.
-            let sql = format!(
-                "SELECT {COLUMNS} FROM audit_events_fts CROSS JOIN audit_events e \
-                 ON e.id = audit_events_fts.rowid WHERE {} \
-                 ORDER BY audit_events_fts.rowid DESC LIMIT {want}",
-                and(&c)
-            );
-            fetch(db, sql, b).await?
-        }
-        (Some(t), Dialect::Postgres) if indexed => postgres_indexed(db, f, t, want).await?,
-        (Some(t), dialect) => return short_term(db, f, t, dialect, limit).await,
+/// The ids `[lo, hi)` a page may hold: below its cursor, and within its
+/// times, found through the time index (an empty range when nothing can).
+async fn id_bounds(db: &Db, f: &Filter) -> Result<(i64, i64), sqlx::Error> {
+    let lo = match f.since {
+        None => 0,
+        Some(since) => sqlx::query_scalar::<_, i64>(
+            "SELECT id FROM audit_events WHERE at >= $1 ORDER BY at LIMIT 1",
+        )
+        .bind(since.saturating_sub(CLOCK_SLACK))
+        .fetch_optional(&db.pool)
+        .await?
+        .unwrap_or(i64::MAX),
     };
-    Ok(paged(rows, limit))
+    let hi = match f.until {
+        None => i64::MAX,
+        Some(until) => sqlx::query_scalar::<_, i64>(
+            "SELECT id FROM audit_events WHERE at < $1 ORDER BY at DESC LIMIT 1",
+        )
+        .bind(until.saturating_add(CLOCK_SLACK))
+        .fetch_optional(&db.pool)
+        .await?
+        .map_or(0, |id| id + 1),
+    };
+    Ok((lo, hi.min(f.before_id.unwrap_or(i64::MAX))))
+}
+
+/// The newest `limit` events that match, below the filter's cursor.
+///
+/// Every page does bounded work: an index that yields exactly the matches
+/// serves any page; when other conditions must sift an index's candidates
+/// (or no index can serve a short term), the page looks at a window of ids
+/// below its cursor and, when that window did not fill it, says to go on
+/// below the window.
+pub async fn page(db: &Db, f: &Filter, limit: i64) -> Result<Found, sqlx::Error> {
+    page_in(db, f, limit, Windows::default()).await
+}
+
+/// [`page`] with other windows (the tests make them tiny).
+pub async fn page_in(db: &Db, f: &Filter, limit: i64, w: Windows) -> Result<Found, sqlx::Error> {
+    let (lo, hi) = id_bounds(db, f).await?;
+    if lo >= hi {
+        return Ok(Found {
+            events: Vec::new(),
+            next: None,
+        });
+    }
+    let term = f.term.as_ref().map(|t| t.as_str());
+    let driver = Driver::of(f);
+    // A token's or one user's events are fewer than most terms' matches.
+    let one_owner = matches!(driver, Driver::Token | Driver::Own | Driver::User);
+    // The trigram index drives a term of three characters or more, except
+    // where one owner's index can, and on PostgreSQL where other conditions
+    // sift its matches (pg_trgm yields them all, unordered: the page looks
+    // row by row instead).
+    let trigram = term.is_some_and(|t| t.chars().count() >= 3)
+        && !one_owner
+        && (db.dialect == Dialect::Sqlite || !sifts(f, None));
+    let window = match term {
+        Some(_) if trigram => sifts(f, None).then_some(w.sift),
+        // The term looked for in each event of one owner's index.
+        Some(_) if one_owner => Some(w.sift),
+        Some(_) => Some(w.scan),
+        None => sifts(f, Some(driver)).then_some(w.sift),
+    };
+    let floor = match window {
+        Some(n) if hi != i64::MAX => lo.max(hi - n),
+        Some(n) => lo.max(newest(db).await? + 1 - n),
+        None => lo,
+    };
+    let want = limit + 1;
+    let rows = match (term, db.dialect) {
+        (Some(t), Dialect::Sqlite) if trigram => sqlite_indexed(db, f, t, floor, hi, want).await?,
+        (Some(t), Dialect::Postgres) if trigram => {
+            postgres_indexed(db, f, t, (floor, hi), w.newest, want).await?
+        }
+        _ => by_index(db, f, driver, term, floor, hi, want).await?,
+    };
+    let mut found = paged(rows, limit);
+    if found.next.is_none() && floor > lo && floor > oldest(db).await? {
+        // The window ended the look: older events may match too.
+        found.next = Some(floor);
+    }
+    Ok(found)
+}
+
+async fn newest(db: &Db) -> Result<i64, sqlx::Error> {
+    let max: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM audit_events")
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(max.unwrap_or(0))
+}
+
+async fn oldest(db: &Db) -> Result<i64, sqlx::Error> {
+    let min: Option<i64> = sqlx::query_scalar("SELECT MIN(id) FROM audit_events")
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(min.unwrap_or(0))
 }
 
 /// Cuts the one extra row that says a next page exists.
@@ -193,106 +345,159 @@ fn paged(mut rows: Vec<Row>, limit: i64) -> Found {
     Found { events: rows, next }
 }
 
-/// PostgreSQL: the newest [`WINDOW`] events first, where a common term fills
-/// the page; else the trigram index gives the older matches, which are sorted.
+/// The id range as conditions, which the primary key serves, or with
+/// `sifted` which it must not (PostgreSQL would otherwise AND a bitmap of the
+/// whole range to its trigram index's).
+fn range(b: &mut Binds, lo: i64, hi: i64, sifted: bool) -> Vec<String> {
+    let id = if sifted { "e.id + 0" } else { "e.id" };
+    let mut c = Vec::new();
+    if lo > 0 {
+        c.push(format!("{id} >= {}", b.int(lo)));
+    }
+    if hi != i64::MAX {
+        c.push(format!("{id} < {}", b.int(hi)));
+    }
+    c
+}
+
+/// No term, or a term the trigram index does not serve (looked for in each
+/// candidate): the driver's index, newest first. A user's events are those
+/// they did and those done to them, two indexes read newest first and merged.
+async fn by_index(
+    db: &Db,
+    f: &Filter,
+    driver: Driver,
+    term: Option<&str>,
+    lo: i64,
+    hi: i64,
+    want: i64,
+) -> Result<Vec<Row>, sqlx::Error> {
+    let half = |column: &str, b: &mut Binds| {
+        let mut c = conditions(f, b);
+        c.extend(range(b, lo, hi, false));
+        if let Some(t) = term {
+            let needle = b.text(t);
+            c.push(match db.dialect {
+                Dialect::Sqlite => format!("instr(e.search_text, {needle}) > 0"),
+                Dialect::Postgres => format!("strpos(e.search_text, {needle}) > 0"),
+            });
+        }
+        let (index, user) = match (column, &f.user) {
+            (_, None) => (driver.index(db.dialect).to_string(), None),
+            ("", Some(u)) => (driver.index(db.dialect).to_string(), Some(by_user(b, u))),
+            (col, Some(u)) => (
+                if db.dialect == Dialect::Sqlite {
+                    format!(" INDEXED BY audit_events_{col}")
+                } else {
+                    String::new()
+                },
+                Some(format!("e.{col} = {}", b.text(u.as_str()))),
+            ),
+        };
+        c.extend(user);
+        format!(
+            "SELECT * FROM (SELECT {COLUMNS} FROM audit_events e{index} WHERE {} \
+             ORDER BY e.id DESC LIMIT {want}) AS h",
+            and(&c)
+        )
+    };
+    let mut b = Binds::default();
+    let sql = if driver == Driver::User {
+        // UNION, not UNION ALL: an event a user did to themselves is in both.
+        let done = half("actor", &mut b);
+        let to = half("target_user", &mut b);
+        format!("SELECT * FROM ({done} UNION {to}) AS u ORDER BY id DESC LIMIT {want}")
+    } else {
+        half("", &mut b)
+    };
+    fetch(db, sql, b).await
+}
+
+/// SQLite, a term of three characters or more: the FTS5 trigram index as
+/// the outer loop, in its (id) order, within the id range.
+async fn sqlite_indexed(
+    db: &Db,
+    f: &Filter,
+    t: &str,
+    lo: i64,
+    hi: i64,
+    want: i64,
+) -> Result<Vec<Row>, sqlx::Error> {
+    let mut b = Binds::default();
+    let phrase = b.text(fts_phrase(t));
+    let mut c = conditions(f, &mut b);
+    c.extend(f.user.as_ref().map(|u| by_user(&mut b, u)));
+    c.push(format!("audit_events_fts MATCH {phrase}"));
+    c.push(format!("audit_events_fts.rowid >= {}", b.int(lo)));
+    if hi != i64::MAX {
+        c.push(format!("audit_events_fts.rowid < {}", b.int(hi)));
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM audit_events_fts CROSS JOIN audit_events e \
+         ON e.id = audit_events_fts.rowid WHERE {} \
+         ORDER BY audit_events_fts.rowid DESC LIMIT {want}",
+        and(&c)
+    );
+    fetch(db, sql, b).await
+}
+
+/// PostgreSQL, a term of three characters or more: the `newest` events of
+/// the range first, where a common term fills the page; else the trigram
+/// index gives the older matches, which are sorted.
 async fn postgres_indexed(
     db: &Db,
     f: &Filter,
     t: &str,
+    (lo, hi): (i64, i64),
+    newest_first: i64,
     want: i64,
 ) -> Result<Vec<Row>, sqlx::Error> {
-    let top: Option<i64> = {
-        let mut b = Binds::default();
-        let c = conditions(f, &mut b);
-        b.bind(sqlx::query_as::<_, (i64,)>(AssertSqlSafe(format!(
-            "SELECT e.id FROM audit_events e WHERE {} ORDER BY e.id DESC LIMIT 1",
-            and(&c)
-        ))))
-        .fetch_optional(&db.pool)
-        .await?
-        .map(|(id,)| id)
+    let top = if hi == i64::MAX {
+        newest(db).await? + 1
+    } else {
+        hi
     };
-    let Some(top) = top else {
-        return Ok(Vec::new());
+    let split = lo.max(top - newest_first);
+    // `strpos` in the window (row by row, newest first: the trigram index
+    // would read its whole posting lists for a handful of rows); LIKE, which
+    // the trigram index serves, below it.
+    let matching = |b: &mut Binds, lo: i64, hi: i64, window: bool| {
+        let term = b.text(if window {
+            t.to_string()
+        } else {
+            like_pattern(t)
+        });
+        let mut c = conditions(f, b);
+        c.extend(f.user.as_ref().map(|u| by_user(b, u)));
+        c.push(if window {
+            format!("strpos(e.search_text, {term}) > 0")
+        } else {
+            format!("e.search_text LIKE {term}")
+        });
+        c.extend(range(b, lo, hi, !window));
+        and(&c)
     };
-    let floor = top - WINDOW;
     let mut b = Binds::default();
-    let pattern = b.text(like_pattern(t));
-    let mut c = conditions(f, &mut b);
-    c.push(format!("e.search_text LIKE {pattern}"));
-    c.push(format!("e.id > {}", b.int(floor)));
     let sql = format!(
         "SELECT {COLUMNS} FROM audit_events e WHERE {} ORDER BY e.id DESC LIMIT {want}",
-        and(&c)
+        matching(&mut b, split, top, true)
     );
     let mut rows = fetch(db, sql, b).await?;
-    if rows.len() as i64 >= want {
+    if rows.len() as i64 >= want || split <= lo {
         return Ok(rows);
     }
     let mut b = Binds::default();
-    let pattern = b.text(like_pattern(t));
-    let mut c = conditions(f, &mut b);
-    c.push(format!("e.search_text LIKE {pattern}"));
-    c.push(format!("e.id <= {}", b.int(floor)));
     // MATERIALIZED: the matches from the index, then sorted, rather than a
     // walk of the whole table in id order hoping to meet them.
     let sql = format!(
         "WITH m AS MATERIALIZED (SELECT e.id FROM audit_events e WHERE {}) \
          SELECT {COLUMNS} FROM audit_events e JOIN (SELECT id FROM m ORDER BY id DESC LIMIT {}) \
          AS top ON top.id = e.id ORDER BY e.id DESC",
-        and(&c),
+        matching(&mut b, lo, split, false),
         want - rows.len() as i64
     );
     rows.extend(fetch(db, sql, b).await?);
     Ok(rows)
-}
-
-/// A term of one or two characters: no index can serve it, so a page looks
-/// through at most [`SHORT_SCAN`] events below its cursor. When that many
-/// were looked through, the page says where the next look starts, full or not.
-async fn short_term(
-    db: &Db,
-    f: &Filter,
-    t: &str,
-    dialect: Dialect,
-    limit: i64,
-) -> Result<Found, sqlx::Error> {
-    let start = match f.before_id {
-        Some(id) => id,
-        None => {
-            let max: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM audit_events")
-                .fetch_one(&db.pool)
-                .await?;
-            max.unwrap_or(0) + 1
-        }
-    };
-    let floor = start - SHORT_SCAN;
-    let mut b = Binds::default();
-    let needle = b.text(t);
-    let mut c = conditions(f, &mut b);
-    c.push(match dialect {
-        Dialect::Sqlite => format!("instr(e.search_text, {needle}) > 0"),
-        Dialect::Postgres => format!("strpos(e.search_text, {needle}) > 0"),
-    });
-    c.push(format!("e.id >= {}", b.int(floor)));
-    let sql = format!(
-        "SELECT {COLUMNS} FROM audit_events e WHERE {} ORDER BY e.id DESC LIMIT {}",
-        and(&c),
-        limit + 1
-    );
-    let mut found = paged(fetch(db, sql, b).await?, limit);
-    if found.next.is_none() && floor > 1 {
-        // The look stopped at the floor: older events may match too.
-        let older: Option<(i64,)> =
-            sqlx::query_as("SELECT id FROM audit_events WHERE id < $1 LIMIT 1")
-                .bind(floor)
-                .fetch_optional(&db.pool)
-                .await?;
-        if older.is_some() {
-            found.next = Some(floor);
-        }
-    }
-    Ok(found)
 }
 
 /// Deletes up to `batch` of the oldest events before `before`; how many.
