@@ -15,7 +15,9 @@
 //!   cargo bench --features ssr --bench create
 //! PostgreSQL (a database of its own is created and dropped on that server):
 //!   TOLLGATE_BENCH_PG=postgres://postgres@127.0.0.1:5432 cargo bench --features ssr --bench create
-//! `TOLLGATE_BENCH_CAP` changes the cap (default 1000).
+//! `TOLLGATE_BENCH_CAP` changes the cap (default 1000). `TOLLGATE_BENCH_SQL`
+//! runs statements after the migrations (`DROP TRIGGER ...`: what a piece of
+//! the schema costs, BENCHMARKS.md section 11).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -87,6 +89,13 @@ async fn main() {
     })
     .await
     .unwrap();
+    // What a piece of the schema costs: drop it here and compare runs.
+    if let Ok(sql) = std::env::var("TOLLGATE_BENCH_SQL") {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&db.pool)
+            .await
+            .unwrap();
+    }
     let user = service::create(
         &db,
         &Actor::Operator,

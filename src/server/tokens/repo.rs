@@ -11,7 +11,7 @@ use crate::server::audit::{self, Action, Event, Who};
 use crate::server::db::{Db, Dialect};
 use crate::server::identity::User;
 use crate::server::scope::Grants;
-use sqlx::{Any, AssertSqlSafe, Transaction};
+use sqlx::{Any, AssertSqlSafe, FromRow, Row, Transaction};
 use std::net::IpAddr;
 
 /// What a new token is, besides its secret and owner.
@@ -332,13 +332,15 @@ pub async fn revoke(
     now: i64,
     who: &Who,
 ) -> Result<Option<AccessToken>, sqlx::Error> {
+    // With the text the grams were counted from, as stored.
     const SQL: &str = concat!(
         "UPDATE access_tokens SET revoked = 1, revoked_at = $1, revoked_by = $2, revoke_cause = $3 \
          WHERE id = $4 AND revoked = 0 AND ($5 < 0 OR user_id = $5) RETURNING ",
-        columns!()
+        columns!(),
+        ", search_text"
     );
     let mut tx = db.begin_write().await?;
-    let token = sqlx::query_as::<_, AccessToken>(SQL)
+    let row = sqlx::query(SQL)
         .bind(now)
         .bind(&who.actor)
         .bind(cause)
@@ -346,13 +348,9 @@ pub async fn revoke(
         .bind(owner.unwrap_or(-1))
         .fetch_optional(&mut *tx)
         .await?;
-    if let Some(t) = &token {
-        // The text the grams were counted from, as stored.
-        let text: String =
-            sqlx::query_scalar("SELECT search_text FROM access_tokens WHERE id = $1")
-                .bind(t.id)
-                .fetch_one(&mut *tx)
-                .await?;
+    let token = row.as_ref().map(AccessToken::from_row).transpose()?;
+    if let (Some(t), Some(row)) = (&token, &row) {
+        let text: String = row.try_get("search_text")?;
         grams::apply(&mut tx, &[GramChange::revoked(t.id, &text)]).await?;
         let mut event = token_event(who, Action::TokenRevoked, t);
         event.details["cause"] = t.revoke_cause.clone().into();
@@ -390,7 +388,6 @@ pub async fn revoke_by_hashes(
             query = query.bind(hash);
         }
         for row in query.fetch_all(&mut *tx).await? {
-            use sqlx::FromRow;
             texts.push(Revoked::from_row(&row)?);
             revoked.push(AccessToken::from_row(&row)?);
         }
