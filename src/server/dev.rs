@@ -165,6 +165,16 @@ const CAUSES: &[&str] = &[
     "Laptop stolen",
 ];
 
+/// A generated audit event: when, who, what, about whom and which token.
+struct SeedEvent {
+    at: i64,
+    who: Who,
+    action: Action,
+    user: (i64, String),
+    token_id: i64,
+    details: serde_json::Value,
+}
+
 /// `events` audit events spread evenly from `start` to `now`, oldest first,
 /// in the mix a busy server writes: mostly tokens made and used up, sign-ins,
 /// now and then a failure, an account change or a scope.
@@ -187,7 +197,7 @@ async fn seed_events(
         while written < in_tx {
             let n = CHUNK.min(in_tx - written);
             let mut rng = rand::rng();
-            let rows: Vec<(i64, Who, Action, (i64, String), i64, serde_json::Value)> = (0..n)
+            let rows: Vec<SeedEvent> = (0..n)
                 .map(|k| {
                     let seq = done + written + k;
                     let at = start + (seq as i64) * (now - start) / events as i64;
@@ -240,23 +250,30 @@ async fn seed_events(
                         Action::ScopeCreated => json!({ "scope": format!("{a}:{b}") }),
                         _ => json!({}),
                     };
-                    (at, who, action, (id, name), token_id, details)
+                    SeedEvent {
+                        at,
+                        who,
+                        action,
+                        user: (id, name),
+                        token_id,
+                        details,
+                    }
                 })
                 .collect();
             let events: Vec<Event> = rows
                 .iter()
-                .map(|(_, who, action, (id, name), token_id, details)| {
-                    let e = Event::new(who, *action)
-                        .user(name, Some(*id))
-                        .details(details.clone());
-                    if action.family() == "token" {
-                        e.token(*token_id)
+                .map(|r| {
+                    let e = Event::new(&r.who, r.action)
+                        .user(&r.user.1, Some(r.user.0))
+                        .details(r.details.clone());
+                    if r.action.family() == "token" {
+                        e.token(r.token_id)
                     } else {
                         e
                     }
                 })
                 .collect();
-            let stamped: Vec<_> = rows.iter().map(|r| r.0).zip(events.iter()).collect();
+            let stamped: Vec<_> = rows.iter().map(|r| r.at).zip(events.iter()).collect();
             audit::repo::insert(&mut tx, &stamped).await?;
             written += n;
             pb.inc(n as u64);
