@@ -8,28 +8,14 @@
 //! (`make bench-audit` does both, on SQLite and on PostgreSQL.)
 //! Without TOLLGATE_BENCH_DB it prints this and exits.
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
-use std::time::{Duration, Instant};
+use std::time::Instant;
+use support::{ms, pct};
 use tollgate::server::audit::{self, AuditQuery};
-use tollgate::server::auth::{session, AuthMethod, Caller};
-use tollgate::server::config::{DbArgs, Settings};
-use tollgate::server::db;
-use tollgate::server::startup::Application;
 use tollgate::server::time::{iso, now_millis, DAY_MILLIS};
-use tollgate::server::users::service::{self, NewUser};
-use tollgate::server::users::{repo, Actor};
-use tower::ServiceExt;
+
+mod support;
 
 const RUNS: usize = 15;
-
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
 
 /// The searches: (label, query parameters).
 /// `older` and `newer`: ids of tokens the log has events about.
@@ -107,53 +93,13 @@ async fn main() {
         println!("set TOLLGATE_BENCH_DB to a seeded database (see benches/audit.rs); skipping");
         return;
     };
-    let db = db::connect(&DbArgs {
-        database_url: url.clone(),
-        db_max_connections: 4,
-        db_acquire_timeout: 10,
-    })
-    .await
-    .unwrap();
+    let db = support::connect(&url).await;
     let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events")
         .fetch_one(&db.pool)
         .await
         .unwrap();
-    let admin = match repo::find_by_login(&db, "benchadmin").await.unwrap() {
-        Some(u) => u,
-        None => service::create(
-            &db,
-            &Actor::Operator,
-            NewUser {
-                login_name: "benchadmin".into(),
-                display_name: None,
-                email: None,
-                email_me: false,
-                checkin_aliases: vec![],
-                password: Some("bench-password".to_string().into()),
-                admin: true,
-                enabled: true,
-            },
-        )
-        .await
-        .unwrap(),
-    };
-    let cookie = session::create(&db, &admin, Duration::from_secs(3600), &Default::default())
-        .await
-        .unwrap();
-    let cookie = format!(
-        "{}={}",
-        session::COOKIE_NAME,
-        secrecy::ExposeSecret::expose_secret(&cookie)
-    );
-    let app = Application::build(db.clone(), Settings::default());
+    let (caller, cookie, app) = support::admin_session(&db).await;
     let router = app.router.clone();
-    let caller = Caller {
-        user: admin,
-        method: AuthMethod::Session,
-        origin: Default::default(),
-        grants: None,
-        token_expires_at: None,
-    };
 
     println!(
         "{total} audit events in {}",
@@ -207,19 +153,7 @@ async fn main() {
                     .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())))
                     .finish()
             );
-            let req = Request::builder()
-                .uri(uri)
-                .header(header::ACCEPT, "application/vnd.go.cd.v1+json")
-                .header(header::COOKIE, &cookie)
-                .body(Body::empty())
-                .unwrap();
-            let t = Instant::now();
-            let res = router.clone().oneshot(req).await.unwrap();
-            assert_eq!(res.status(), StatusCode::OK);
-            let _ = axum::body::to_bytes(res.into_body(), usize::MAX)
-                .await
-                .unwrap();
-            r.push(t.elapsed());
+            r.push(support::get_v1(&router, &uri, &cookie).await);
         }
         f.sort();
         r.sort();

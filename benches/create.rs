@@ -21,13 +21,12 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tollgate::server::auth::{AuthMethod, Caller};
+use support::ms;
+use tollgate::server::auth::AuthMethod;
 use tollgate::server::auth_cache::AuthCache;
-use tollgate::server::config::DbArgs;
-use tollgate::server::db;
 use tollgate::server::tokens::Tokens;
-use tollgate::server::users::service::{self, NewUser};
-use tollgate::server::users::Actor;
+
+mod support;
 
 const ROUNDS: usize = 50;
 const ORDINARY: usize = 400;
@@ -37,10 +36,6 @@ fn worst_description(k: usize) -> String {
     (0..1024)
         .map(|i| char::from_u32(0x4e00 + ((k * 1024 + i) % 20_900) as u32).unwrap())
         .collect()
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 fn summary(name: &str, mut times: Vec<Duration>) {
@@ -82,13 +77,7 @@ async fn main() {
             format!("sqlite://{}/bench.db", _dir.path().display())
         }
     };
-    let db = db::connect(&DbArgs {
-        database_url: url.clone(),
-        db_max_connections: 4,
-        db_acquire_timeout: 10,
-    })
-    .await
-    .unwrap();
+    let db = support::connect(&url).await;
     // What a piece of the schema costs: drop it here and compare runs.
     if let Ok(sql) = std::env::var("TOLLGATE_BENCH_SQL") {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
@@ -96,29 +85,7 @@ async fn main() {
             .await
             .unwrap();
     }
-    let user = service::create(
-        &db,
-        &Actor::Operator,
-        NewUser {
-            login_name: "bench".into(),
-            display_name: None,
-            email: None,
-            email_me: false,
-            checkin_aliases: vec![],
-            password: None,
-            admin: false,
-            enabled: true,
-        },
-    )
-    .await
-    .unwrap();
-    let caller = Caller {
-        user,
-        method: AuthMethod::Basic,
-        origin: Default::default(),
-        grants: None,
-        token_expires_at: None,
-    };
+    let caller = support::caller(support::user(&db, "bench", false).await, AuthMethod::Basic);
     let tokens =
         Tokens::new(db.clone(), Arc::new(AuthCache::default())).with_max_active_per_user(cap);
     println!(
@@ -130,26 +97,10 @@ async fn main() {
         }
     );
 
-    let other = service::create(
-        &db,
-        &Actor::Operator,
-        NewUser {
-            login_name: "everyday".into(),
-            display_name: None,
-            email: None,
-            email_me: false,
-            checkin_aliases: vec![],
-            password: None,
-            admin: false,
-            enabled: true,
-        },
-    )
-    .await
-    .unwrap();
-    let everyday = Caller {
-        user: other,
-        ..caller.clone()
-    };
+    let everyday = support::caller(
+        support::user(&db, "everyday", false).await,
+        AuthMethod::Basic,
+    );
     let (mut created, mut revoked) = (Vec::new(), Vec::new());
     for k in 0..ORDINARY {
         let d = format!("nightly deploy {k}");

@@ -6,17 +6,11 @@
 //!   TOLLGATE_BENCH_DB=sqlite://bench/1m.db cargo bench --features ssr --bench search
 //! Without TOLLGATE_BENCH_DB it prints this and exits.
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
-use std::time::{Duration, Instant};
+use std::time::Instant;
+use support::{ms, pct};
 use tollgate::model::{TokenFilter, ADMIN_PAGE_SIZE, COUNT_CAP};
-use tollgate::server::auth::{session, AuthMethod, Caller};
-use tollgate::server::config::{DbArgs, Settings};
-use tollgate::server::db;
-use tollgate::server::startup::Application;
-use tollgate::server::users::service::{self, NewUser};
-use tollgate::server::users::{repo, Actor};
-use tower::ServiceExt;
+
+mod support;
 
 /// Common, rare and absent substrings of 1 to 3+ characters, ASCII and not,
 /// and terms without a trigram pg_trgm can index (punctuation only, or one
@@ -55,67 +49,19 @@ const QUERIES: &[&str] = &[
 ];
 const RUNS: usize = 15;
 
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
 #[tokio::main]
 async fn main() {
     let Ok(url) = std::env::var("TOLLGATE_BENCH_DB") else {
         println!("set TOLLGATE_BENCH_DB to a seeded database (see benches/search.rs); skipping");
         return;
     };
-    let db = db::connect(&DbArgs {
-        database_url: url.clone(),
-        db_max_connections: 4,
-        db_acquire_timeout: 10,
-    })
-    .await
-    .unwrap();
+    let db = support::connect(&url).await;
     let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM access_tokens")
         .fetch_one(&db.pool)
         .await
         .unwrap();
-    let admin = match repo::find_by_login(&db, "benchadmin").await.unwrap() {
-        Some(u) => u,
-        None => service::create(
-            &db,
-            &Actor::Operator,
-            NewUser {
-                login_name: "benchadmin".into(),
-                display_name: None,
-                email: None,
-                email_me: false,
-                checkin_aliases: vec![],
-                password: Some("bench-password".to_string().into()),
-                admin: true,
-                enabled: true,
-            },
-        )
-        .await
-        .unwrap(),
-    };
-    let cookie = session::create(&db, &admin, Duration::from_secs(3600), &Default::default())
-        .await
-        .unwrap();
-    let cookie = format!(
-        "{}={}",
-        session::COOKIE_NAME,
-        secrecy::ExposeSecret::expose_secret(&cookie)
-    );
-    let app = Application::build(db.clone(), Settings::default());
+    let (caller, cookie, app) = support::admin_session(&db).await;
     let (state, router) = (app.state.clone(), app.router.clone());
-    let caller = Caller {
-        user: admin,
-        method: AuthMethod::Session,
-        origin: Default::default(),
-        grants: None,
-        token_expires_at: None,
-    };
 
     println!(
         "{total} tokens in {}",
@@ -161,19 +107,7 @@ async fn main() {
                 "/go/api/admin/access_tokens?page_size={ADMIN_PAGE_SIZE}&q={}",
                 url::form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
             );
-            let req = Request::builder()
-                .uri(uri)
-                .header(header::ACCEPT, "application/vnd.go.cd.v1+json")
-                .header(header::COOKIE, &cookie)
-                .body(Body::empty())
-                .unwrap();
-            let t = Instant::now();
-            let res = router.clone().oneshot(req).await.unwrap();
-            assert_eq!(res.status(), StatusCode::OK);
-            let _ = axum::body::to_bytes(res.into_body(), usize::MAX)
-                .await
-                .unwrap();
-            r.push(t.elapsed());
+            r.push(support::get_v1(&router, &uri, &cookie).await);
         }
         f.sort();
         rev.sort();
