@@ -6,7 +6,7 @@
 use crate::server::config::DbArgs;
 use secrecy::SecretString;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -149,6 +149,18 @@ pub async fn connect(args: &DbArgs) -> Result<Db, DbSetupError> {
                     conn.execute("SET jit = off").await?;
                 }
                 Ok(())
+            })
+        })
+        .after_release(move |conn, _meta| {
+            Box::pin(async move {
+                if dialect != Dialect::Sqlite {
+                    return Ok(true);
+                }
+                // SQLite may end a transaction itself (a full disk), after
+                // which sqlx's rollback fails and it still counts the
+                // transaction open: such a connection is closed, not pooled.
+                conn.ping().await?;
+                Ok(!conn.is_in_transaction())
             })
         })
         .connect_with(options)

@@ -41,6 +41,7 @@ impl Application {
             state.settings.notify_database_url.as_ref(),
         ));
         tasks.push(audit::spawn_episode_recorder(&state.throttle, db.clone()));
+        tasks.push(audit::spawn_mover(db.clone()));
         if state.settings.audit_retention_days > 0 {
             tasks.push(audit::spawn_pruner(
                 db.clone(),

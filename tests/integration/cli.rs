@@ -86,7 +86,7 @@ async fn app() -> TestApp {
 /// The audit log's token events: (actor, actor_method, action, token id).
 async fn token_events(app: &TestApp) -> Vec<(String, String, String, Option<i64>)> {
     sqlx::query_as(
-        "SELECT actor, actor_method, action, target_token_id FROM audit_events \
+        "SELECT actor, actor_method, action, target_token_id FROM audit_log \
          WHERE action LIKE 'token.%' ORDER BY id",
     )
     .fetch_all(&app.state.db.pool)
@@ -643,7 +643,7 @@ async fn revoke_takes_anyones_token_with_its_cause_and_says_which_failed_how() {
         ]
     );
     let cause: String =
-        sqlx::query_scalar("SELECT details FROM audit_events WHERE action = 'token.revoked'")
+        sqlx::query_scalar("SELECT details FROM audit_log WHERE action = 'token.revoked'")
             .fetch_one(&app.state.db.pool)
             .await
             .unwrap();

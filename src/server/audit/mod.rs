@@ -3,7 +3,8 @@
 //! happens without its event and no event exists without its change. Never
 //! a secret: no token, password or hash is ever put in an event.
 //!
-//! - [`repo`]: the `audit_events` table, its search and its pruning.
+//! - [`repo`]: the tables (events are written into an inbox and moved in
+//!   batches into the indexed log, [`spawn_mover`]), search and pruning.
 
 pub mod repo;
 
@@ -448,6 +449,39 @@ pub async fn prune(db: &Db, days: u32, now: i64) -> Result<u64, sqlx::Error> {
         // Let other writers in between batches.
         tokio::task::yield_now().await;
     }
+}
+
+/// Events moved out of the inbox per transaction.
+pub const MOVE_BATCH: i64 = 1000;
+
+/// Moves every event of the inbox into the indexed log, a batch at a time;
+/// how many.
+pub async fn move_all(db: &Db, batch: i64) -> Result<u64, sqlx::Error> {
+    let mut total = 0;
+    loop {
+        let n = repo::move_batch(db, batch).await?;
+        total += n;
+        if n < batch as u64 {
+            return Ok(total);
+        }
+        // Let other writers in between batches.
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Moves the inbox's events into the indexed log every second (and at
+/// once, for what a command or an earlier run left there).
+pub fn spawn_mover(db: Db) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if let Err(e) = move_all(&db, MOVE_BATCH).await {
+                tracing::warn!(error = %e, "could not move audit events into the log");
+            }
+        }
+    })
 }
 
 /// Events deleted per statement by [`prune`].

@@ -1,4 +1,6 @@
-//! SQL for the audit log. The only place that knows the `audit_events` table.
+//! SQL for the audit log. The only place that knows its tables: events are
+//! written into `audit_inbox` (its key alone indexed) and moved in batches
+//! into `audit_events` (indexed, searchable); `audit_log` is both.
 //!
 //! A page is found newest first by the cheapest index that serves it:
 //! - a time range becomes an id range through the time index;
@@ -37,9 +39,9 @@ const COLUMNS: &str = "e.id, e.at, e.actor, e.actor_method, e.client_ip, e.user_
 /// Rows per INSERT statement (13 parameters each).
 const INSERT_CHUNK: usize = 50;
 
-/// Writes events in the caller's transaction, each with its time
-/// (milliseconds): a change stamps all its events `now`; the development
-/// seeder spreads them over the past.
+/// Writes events in the caller's transaction, into the inbox ([`move_batch`]
+/// moves them on), each with its time (milliseconds): a change stamps all its
+/// events `now`; the development seeder spreads them over the past.
 pub async fn insert(
     tx: &mut Transaction<'_, Any>,
     events: &[(i64, &Event<'_>)],
@@ -68,7 +70,7 @@ pub async fn insert(
             })
             .collect();
         let sql = format!(
-            "INSERT INTO audit_events (at, actor, actor_method, client_ip, user_agent, action, \
+            "INSERT INTO audit_inbox (at, actor, actor_method, client_ip, user_agent, action, \
              family, target_user, target_user_id, target_token_id, details, search_text) VALUES {}",
             rows.join(", ")
         );
@@ -78,6 +80,39 @@ pub async fn insert(
             .await?;
     }
     Ok(())
+}
+
+/// The stored columns, in the order both tables declare them.
+const STORED: &str = "id, at, actor, actor_method, client_ip, user_agent, action, family, \
+     target_user, target_user_id, target_token_id, details, search_text";
+
+/// Moves up to `batch` of the oldest events of the inbox into the indexed
+/// log, ids and all, in one transaction; how many.
+pub async fn move_batch(db: &Db, batch: i64) -> Result<u64, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let last: Option<i64> = sqlx::query_scalar(
+        "SELECT MAX(id) FROM (SELECT id FROM audit_inbox ORDER BY id LIMIT $1) AS b",
+    )
+    .bind(batch)
+    .fetch_one(&mut *tx)
+    .await?;
+    let Some(last) = last else {
+        return Ok(0);
+    };
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO audit_events ({STORED}) SELECT {STORED} FROM audit_inbox WHERE id <= $1 \
+         ORDER BY id"
+    )))
+    .bind(last)
+    .execute(&mut *tx)
+    .await?;
+    let moved = sqlx::query("DELETE FROM audit_inbox WHERE id <= $1")
+        .bind(last)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(moved)
 }
 
 fn opt_text(binds: &mut Binds, v: Option<String>) -> String {
@@ -240,25 +275,30 @@ async fn fetch(db: &Db, sql: String, binds: Binds) -> Result<Vec<Row>, sqlx::Err
 async fn id_bounds(db: &Db, f: &Filter) -> Result<(i64, i64), sqlx::Error> {
     let lo = match f.since {
         None => 0,
-        Some(since) => sqlx::query_scalar::<_, i64>(
-            "SELECT id FROM audit_events WHERE at >= $1 ORDER BY at LIMIT 1",
-        )
-        .bind(since.saturating_sub(CLOCK_SLACK))
-        .fetch_optional(&db.pool)
-        .await?
-        .unwrap_or(i64::MAX),
+        Some(since) => first_at_or_after(db, since.saturating_sub(CLOCK_SLACK))
+            .await?
+            .unwrap_or(i64::MAX),
     };
     let hi = match f.until {
         None => i64::MAX,
-        Some(until) => sqlx::query_scalar::<_, i64>(
-            "SELECT id FROM audit_events WHERE at < $1 ORDER BY at DESC LIMIT 1",
-        )
-        .bind(until.saturating_add(CLOCK_SLACK))
-        .fetch_optional(&db.pool)
-        .await?
-        .map_or(0, |id| id + 1),
+        Some(until) => first_at_or_after(db, until.saturating_add(CLOCK_SLACK))
+            .await?
+            .unwrap_or(i64::MAX),
     };
     Ok((lo, hi.min(f.before_id.unwrap_or(i64::MAX))))
+}
+
+/// The id of the first event at or after `at` (the log through its time
+/// index, the inbox looked through), if there is one.
+async fn first_at_or_after(db: &Db, at: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT MIN(id) FROM ( \
+           SELECT id FROM (SELECT id FROM audit_events WHERE at >= $1 ORDER BY at LIMIT 1) AS l \
+           UNION ALL SELECT MIN(id) FROM audit_inbox WHERE at >= $1) AS f",
+    )
+    .bind(at)
+    .fetch_one(&db.pool)
+    .await
 }
 
 /// The newest `limit` events that match, below the filter's cursor.
@@ -305,13 +345,22 @@ pub async fn page_in(db: &Db, f: &Filter, limit: i64, w: Windows) -> Result<Foun
         None => lo,
     };
     let want = limit + 1;
-    let rows = match (term, db.dialect) {
+    // The inbox first: an event moved on meanwhile is then read twice, never
+    // missed.
+    let newest_events = inbox(db, f, term, floor, hi, want).await?;
+    let mut rows = match (term, db.dialect) {
         (Some(t), Dialect::Sqlite) if trigram => sqlite_indexed(db, f, t, floor, hi, want).await?,
         (Some(t), Dialect::Postgres) if trigram => {
             postgres_indexed(db, f, t, (floor, hi), w.newest, want).await?
         }
         _ => by_index(db, f, driver, term, floor, hi, want).await?,
     };
+    if !newest_events.is_empty() {
+        rows.extend(newest_events);
+        rows.sort_by_key(|r| std::cmp::Reverse(r.id));
+        rows.dedup_by_key(|r| r.id);
+        rows.truncate(want as usize);
+    }
     let mut found = paged(rows, limit);
     if found.next.is_none() && floor > lo && floor > oldest(db).await? {
         // The window ended the look: older events may match too.
@@ -376,11 +425,7 @@ async fn by_index(
         let mut c = conditions(f, b);
         c.extend(range(b, lo, hi, false));
         if let Some(t) = term {
-            let needle = b.text(t);
-            c.push(match db.dialect {
-                Dialect::Sqlite => format!("instr(e.search_text, {needle}) > 0"),
-                Dialect::Postgres => format!("strpos(e.search_text, {needle}) > 0"),
-            });
+            c.push(contains(db.dialect, &b.text(t)));
         }
         let (index, user) = match (column, &f.user) {
             (_, None) => (driver.index(db.dialect).to_string(), None),
@@ -411,6 +456,38 @@ async fn by_index(
         half("", &mut b)
     };
     fetch(db, sql, b).await
+}
+
+/// The events not yet moved out of the inbox (a second's worth, usually)
+/// that match, each looked at.
+async fn inbox(
+    db: &Db,
+    f: &Filter,
+    term: Option<&str>,
+    lo: i64,
+    hi: i64,
+    want: i64,
+) -> Result<Vec<Row>, sqlx::Error> {
+    let mut b = Binds::default();
+    let mut c = conditions(f, &mut b);
+    c.extend(f.user.as_ref().map(|u| by_user(&mut b, u)));
+    c.extend(range(&mut b, lo, hi, false));
+    if let Some(t) = term {
+        c.push(contains(db.dialect, &b.text(t)));
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM audit_inbox e WHERE {} ORDER BY e.id DESC LIMIT {want}",
+        and(&c)
+    );
+    fetch(db, sql, b).await
+}
+
+/// The search text holds `needle` (a bind), looked for row by row.
+fn contains(dialect: Dialect, needle: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("instr(e.search_text, {needle}) > 0"),
+        Dialect::Postgres => format!("strpos(e.search_text, {needle}) > 0"),
+    }
 }
 
 /// SQLite, a term of three characters or more: the FTS5 trigram index as
@@ -470,7 +547,7 @@ async fn postgres_indexed(
         let mut c = conditions(f, b);
         c.extend(f.user.as_ref().map(|u| by_user(b, u)));
         c.push(if window {
-            format!("strpos(e.search_text, {term}) > 0")
+            contains(Dialect::Postgres, &term)
         } else {
             format!("e.search_text LIKE {term}")
         });
@@ -521,7 +598,7 @@ pub async fn prune_batch(db: &Db, before: i64, batch: i64) -> Result<u64, sqlx::
 /// a batch at a time, holding no statement open between batches.
 pub async fn export(db: &Db, after: i64, since: i64, limit: i64) -> Result<Vec<Row>, sqlx::Error> {
     sqlx::query_as::<_, Row>(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM audit_events e WHERE e.id > $1 AND e.at >= $2 \
+        "SELECT {COLUMNS} FROM audit_log e WHERE e.id > $1 AND e.at >= $2 \
          ORDER BY e.id LIMIT $3"
     )))
     .bind(after)
