@@ -89,28 +89,46 @@ const STORED: &str = "id, at, actor, actor_method, client_ip, user_agent, action
 /// Moves up to `batch` of the oldest events of the inbox into the indexed
 /// log, ids and all, in one transaction; how many.
 pub async fn move_batch(db: &Db, batch: i64) -> Result<u64, sqlx::Error> {
-    let mut tx = db.begin_write().await?;
+    // Read first: an empty inbox, the usual case each second, takes no lock.
     let last: Option<i64> = sqlx::query_scalar(
         "SELECT MAX(id) FROM (SELECT id FROM audit_inbox ORDER BY id LIMIT $1) AS b",
     )
     .bind(batch)
-    .fetch_one(&mut *tx)
+    .fetch_one(&db.pool)
     .await?;
     let Some(last) = last else {
         return Ok(0);
     };
-    sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO audit_events ({STORED}) SELECT {STORED} FROM audit_inbox WHERE id <= $1 \
-         ORDER BY id"
-    )))
-    .bind(last)
-    .execute(&mut *tx)
-    .await?;
-    let moved = sqlx::query("DELETE FROM audit_inbox WHERE id <= $1")
+    let mut tx = db.begin_write().await?;
+    let moved = match db.dialect {
+        // One statement, one snapshot: an event with an id below `last` whose
+        // transaction commits meanwhile is moved or left for the next batch,
+        // never deleted unmoved.
+        Dialect::Postgres => sqlx::query(AssertSqlSafe(format!(
+            "WITH moved AS (DELETE FROM audit_inbox WHERE id <= $1 RETURNING {STORED}) \
+             INSERT INTO audit_events ({STORED}) SELECT {STORED} FROM moved"
+        )))
         .bind(last)
         .execute(&mut *tx)
         .await?
-        .rows_affected();
+        .rows_affected(),
+        // SQLite's write lock keeps every other writer out of the inbox
+        // between the two statements.
+        Dialect::Sqlite => {
+            sqlx::query(AssertSqlSafe(format!(
+                "INSERT INTO audit_events ({STORED}) SELECT {STORED} FROM audit_inbox \
+                 WHERE id <= $1 ORDER BY id"
+            )))
+            .bind(last)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM audit_inbox WHERE id <= $1")
+                .bind(last)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        }
+    };
     tx.commit().await?;
     Ok(moved)
 }
@@ -152,6 +170,7 @@ impl Default for Windows {
         }
     }
 }
+
 /// How far an event's time may trail the time of an event with a smaller id
 /// (clocks, commit order): a time range is turned into an id range this much
 /// wider, and the exact times are then checked row by row.
