@@ -1,7 +1,7 @@
 //! Keyboard focus: dialogs that hold it (Tab and Shift-Tab cycle inside, Esc
 //! closes, the opener gets it back), arrow keys in tab lists, and the `/`
-//! key that jumps to a page's search box. All of it happens in the browser; on the server these do
-//! nothing.
+//! key that jumps to a page's search box. All of it happens in the browser;
+//! on the server these do nothing.
 
 use leptos::html;
 use leptos::prelude::*;
@@ -182,24 +182,12 @@ mod browser {
         else {
             return;
         };
-        let last = tabs.len() - 1;
+        let n = tabs.len();
         let to = match e.key().as_str() {
-            "ArrowRight" => {
-                if at == last {
-                    0
-                } else {
-                    at + 1
-                }
-            }
-            "ArrowLeft" => {
-                if at == 0 {
-                    last
-                } else {
-                    at - 1
-                }
-            }
+            "ArrowRight" => (at + 1) % n,
+            "ArrowLeft" => (at + n - 1) % n,
             "Home" => 0,
-            "End" => last,
+            "End" => n - 1,
             _ => return,
         };
         e.prevent_default();
